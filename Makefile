@@ -68,4 +68,7 @@ install: all
 clean:
 	rm -rf build
 
+# Each concern may add its own targets in mk/NAME.mk.
+-include $(wildcard mk/*.mk)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

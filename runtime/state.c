@@ -1,0 +1,266 @@
+#include "state.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cell_id_valid(const char *id, struct cell_err *err) {
+  if (!id || !*id) return cell_error(err, 0, "container id must not be empty");
+  if (strlen(id) >= 256) return cell_error(err, 0, "invalid container id %.40s...: too long", id);
+  if (!strcmp(id, ".") || !strcmp(id, ".."))
+    return cell_error(err, 0, "invalid container id \"%s\"", id);
+  for (const char *p = id; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '/' || c <= ' ' || c >= 0x7f)
+      return cell_error(err, 0, "invalid container id \"%s\": only printable characters without '/' allowed", id);
+  }
+  return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+  char buf[4096];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return errno = ENAMETOOLONG, -1;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+int cell_root_open(const char *root, bool create, struct cell_err *err) {
+  int fd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && create) {
+    if (mkdir_p(root, 0700) < 0) return cell_error(err, errno, "create state root %s", root);
+    fd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  }
+  if (fd < 0) return cell_error(err, errno, "open state root %s", root);
+  return fd;
+}
+
+int cell_state_create_dir(int rootfd, const char *id, struct cell_err *err) {
+  if (mkdirat(rootfd, id, 0711) < 0) {
+    if (errno == EEXIST) return cell_error(err, 0, "container with id exists: %s", id);
+    return cell_error(err, errno, "create state directory for %s", id);
+  }
+  int fd = openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cell_error(err, errno, "open state directory for %s", id);
+  if (flock(fd, LOCK_EX) < 0) {
+    close(fd);
+    return cell_error(err, errno, "lock state directory for %s", id);
+  }
+  return fd;
+}
+
+int cell_state_lock(int rootfd, const char *id, struct cell_err *err) {
+  int fd = openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return cell_error(err, 0, "container does not exist: %s", id);
+    return cell_error(err, errno, "open state directory for %s", id);
+  }
+  if (flock(fd, LOCK_EX) < 0) {
+    close(fd);
+    return cell_error(err, errno, "lock state directory for %s", id);
+  }
+  /* A concurrent delete may have removed it while we waited. */
+  struct stat sb;
+  if (fstatat(fd, "state.json", &sb, 0) < 0 && fstatat(fd, ".creating", &sb, 0) < 0) {
+    close(fd);
+    return cell_error(err, 0, "container does not exist: %s", id);
+  }
+  return fd;
+}
+
+static void add_str(cJSON *o, const char *k, const char *v) {
+  if (v) cJSON_AddStringToObject(o, k, v);
+}
+
+int cell_state_save(int dirfd, const struct cell_state *st, struct cell_err *err) {
+  cJSON *o = cJSON_CreateObject();
+  add_str(o, "id", st->id);
+  cJSON_AddNumberToObject(o, "pid", st->pid);
+  cJSON_AddNumberToObject(o, "start_time", (double)st->start_time);
+  add_str(o, "bundle", st->bundle);
+  add_str(o, "rootfs", st->rootfs);
+  add_str(o, "created", st->created);
+  add_str(o, "cgroup", st->cgroup);
+  add_str(o, "annotations", st->annotations);
+  cJSON_AddNumberToObject(o, "owner", st->owner);
+  cJSON_AddBoolToObject(o, "no_pivot", st->no_pivot);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (!text) return cell_error(err, ENOMEM, "render state.json");
+  int fd = openat(dirfd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    free(text);
+    return cell_error(err, errno, "write state.json of %s", st->id);
+  }
+  size_t len = strlen(text);
+  ssize_t w = write(fd, text, len);
+  int e = errno;
+  close(fd);
+  free(text);
+  if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "write state.json of %s", st->id);
+  if (renameat(dirfd, "state.json.tmp", dirfd, "state.json") < 0)
+    return cell_error(err, errno, "rename state.json of %s", st->id);
+  return 0;
+}
+
+static char *dup_str(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static char *read_all(int fd, size_t *len) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  if (!buf) return NULL;
+  for (;;) {
+    if (n + 1 >= cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) {
+        free(buf);
+        return NULL;
+      }
+      buf = nb;
+    }
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      free(buf);
+      return NULL;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}
+
+int cell_state_load(int dirfd, const char *id, struct cell_state *st, struct cell_err *err) {
+  memset(st, 0, sizeof *st);
+  int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return cell_error(err, 0, "container does not exist: %s", id);
+    return cell_error(err, errno, "read state of %s", id);
+  }
+  char *text = read_all(fd, NULL);
+  close(fd);
+  if (!text) return cell_error(err, errno, "read state of %s", id);
+  cJSON *o = cJSON_Parse(text);
+  free(text);
+  if (!o) return cell_error(err, 0, "state.json of %s is corrupt", id);
+  snprintf(st->id, sizeof st->id, "%s", id);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "pid");
+  st->pid = cJSON_IsNumber(v) ? (pid_t)v->valuedouble : 0;
+  v = cJSON_GetObjectItemCaseSensitive(o, "start_time");
+  st->start_time = cJSON_IsNumber(v) ? (unsigned long long)v->valuedouble : 0;
+  v = cJSON_GetObjectItemCaseSensitive(o, "owner");
+  st->owner = cJSON_IsNumber(v) ? (uid_t)v->valuedouble : 0;
+  st->no_pivot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "no_pivot"));
+  st->bundle = dup_str(o, "bundle");
+  st->rootfs = dup_str(o, "rootfs");
+  st->created = dup_str(o, "created");
+  st->cgroup = dup_str(o, "cgroup");
+  st->annotations = dup_str(o, "annotations");
+  cJSON_Delete(o);
+  return 0;
+}
+
+void cell_state_free(struct cell_state *st) {
+  free(st->bundle);
+  free(st->rootfs);
+  free(st->created);
+  free(st->cgroup);
+  free(st->annotations);
+  st->bundle = st->rootfs = st->created = st->cgroup = st->annotations = NULL;
+}
+
+static int rm_rf_at(int dirfd, const char *name) {
+  int fd = openat(dirfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return -1;
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (de->d_type == DT_DIR) rm_rf_at(fd, de->d_name);
+    else unlinkat(fd, de->d_name, 0);
+  }
+  closedir(d);
+  return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int cell_state_remove(int rootfd, const char *id, struct cell_err *err) {
+  if (rm_rf_at(rootfd, id) < 0) return cell_error(err, errno, "remove state directory of %s", id);
+  return 0;
+}
+
+unsigned long long cell_proc_start_time(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  p += 2; /* state */
+  if (*p == 'Z' || *p == 'X') return 0;
+  /* fields after ')' : state(3) ... starttime(22) */
+  int field = 3;
+  while (*p && field < 22) {
+    if (*p == ' ') field++;
+    p++;
+  }
+  return strtoull(p, NULL, 10);
+}
+
+bool cell_state_pid_alive(const struct cell_state *st) {
+  if (st->pid <= 0) return false;
+  unsigned long long t = cell_proc_start_time(st->pid);
+  return t != 0 && t == st->start_time;
+}
+
+const char *cell_status_name(enum cell_status s) {
+  switch (s) {
+    case CELL_CREATING: return "creating";
+    case CELL_CREATED: return "created";
+    case CELL_RUNNING: return "running";
+    case CELL_PAUSED: return "paused";
+    default: return "stopped";
+  }
+}
+
+char *cell_state_json(const struct cell_state *st, enum cell_status status) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "ociVersion", "1.2.0");
+  cJSON_AddStringToObject(o, "id", st->id);
+  cJSON_AddNumberToObject(o, "pid", status == CELL_STOPPED ? 0 : st->pid);
+  cJSON_AddStringToObject(o, "status", cell_status_name(status));
+  add_str(o, "bundle", st->bundle);
+  add_str(o, "rootfs", st->rootfs);
+  add_str(o, "created", st->created);
+  cJSON *ann = st->annotations ? cJSON_Parse(st->annotations) : NULL;
+  if (ann) cJSON_AddItemToObject(o, "annotations", ann);
+  cJSON_AddStringToObject(o, "owner", "");
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
+}

@@ -1,0 +1,53 @@
+/* state.h - the container's state directory <root>/<id>: state.json, the
+ * config it was created from, exec.fifo, and the per-container lock. */
+#ifndef CELL_STATE_H
+#define CELL_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define CELL_ID_MAX 1024
+
+enum cell_status { CELL_CREATING, CELL_CREATED, CELL_RUNNING, CELL_PAUSED, CELL_STOPPED };
+
+struct cell_state {
+  char id[CELL_ID_MAX];
+  pid_t pid;
+  unsigned long long start_time; /* field 22 of /proc/PID/stat, guards pid reuse */
+  char *bundle;
+  char *rootfs;
+  char *created;     /* RFC3339 */
+  char *cgroup;      /* cell_cg_serialize() text */
+  char *annotations; /* JSON object text, or NULL */
+  uid_t owner;
+  bool no_pivot;
+};
+
+/* Validates an id (non-empty, no '/', not "." / "..", printable). */
+int cell_id_valid(const char *id, struct cell_err *err);
+
+/* Opens (and optionally creates) <root>, returns a dirfd. */
+int cell_root_open(const char *root, bool create, struct cell_err *err);
+
+/* Creates <root>/<id> exclusively ("container with id exists: ID" on clash),
+ * locks it and returns its dirfd. */
+int cell_state_create_dir(int rootfd, const char *id, struct cell_err *err);
+/* Opens and locks <root>/<id>; "container does not exist" when missing. */
+int cell_state_lock(int rootfd, const char *id, struct cell_err *err);
+int cell_state_save(int dirfd, const struct cell_state *st, struct cell_err *err);
+int cell_state_load(int dirfd, const char *id, struct cell_state *st, struct cell_err *err);
+void cell_state_free(struct cell_state *st);
+/* Removes <root>/<id> and everything in it. */
+int cell_state_remove(int rootfd, const char *id, struct cell_err *err);
+
+/* Status from the pid, its start time, the exec fifo and the freezer. */
+unsigned long long cell_proc_start_time(pid_t pid); /* 0 if gone or a zombie */
+bool cell_state_pid_alive(const struct cell_state *st);
+const char *cell_status_name(enum cell_status s);
+
+/* Writes the OCI state JSON (id, status, pid, bundle, annotations...) as text. */
+char *cell_state_json(const struct cell_state *st, enum cell_status status);
+
+#endif

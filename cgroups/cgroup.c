@@ -1,0 +1,892 @@
+/* cgroup.c - placement, freezing, killing and destroying container cgroups. */
+#include "cgroup_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#define CG_ROOT "/sys/fs/cgroup"
+
+static void msleep(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+/* ---------- file helpers ---------- */
+
+int cell_cg_read(const char *path, char **out, struct cell_err *err) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return cell_error(err, errno, "opening %s", path);
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    close(fd);
+    return cell_error(err, ENOMEM, "reading %s", path);
+  }
+  for (;;) {
+    if (len + 1 >= cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        close(fd);
+        return cell_error(err, ENOMEM, "reading %s", path);
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + len, cap - len - 1);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      free(buf);
+      close(fd);
+      return cell_error(err, e, "reading %s", path);
+    }
+    if (r == 0) break;
+    len += (size_t)r;
+  }
+  close(fd);
+  buf[len] = 0;
+  *out = buf;
+  return 0;
+}
+
+int cell_cg_write(const char *path, const char *val, struct cell_err *err) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return cell_error(err, errno, "writing %s to %s", val, path);
+  size_t len = strlen(val);
+  ssize_t w;
+  do w = write(fd, val, len);
+  while (w < 0 && errno == EINTR);
+  int e = errno;
+  close(fd);
+  if (w < 0) return cell_error(err, e, "writing %s to %s", val, path);
+  if ((size_t)w != len) return cell_error(err, EIO, "short write of %s to %s", val, path);
+  return 0;
+}
+
+static char *join(const char *a, const char *b) {
+  char *r;
+  size_t la = strlen(a);
+  while (*b == '/') b++;
+  if (!*b) return strdup(a);
+  if (asprintf(&r, "%s%s%s", a, (la && a[la - 1] == '/') ? "" : "/", b) < 0) return NULL;
+  return r;
+}
+
+/* ---------- detection ---------- */
+
+const char *cell_cg_layout_name(enum cell_cg_layout l) {
+  switch (l) {
+  case CELL_CG_UNIFIED: return "unified";
+  case CELL_CG_HYBRID: return "hybrid";
+  default: return "legacy";
+  }
+}
+
+int cell_cg_detect(enum cell_cg_layout *out, struct cell_err *err) {
+  struct statfs st;
+  if (statfs(CG_ROOT, &st) < 0) return cell_error(err, errno, "statfs %s", CG_ROOT);
+  if ((unsigned long)st.f_type == CGROUP2_SUPER_MAGIC) {
+    *out = CELL_CG_UNIFIED;
+    return 0;
+  }
+  if ((unsigned long)st.f_type != TMPFS_MAGIC)
+    return cell_error(err, 0, "%s is neither a cgroup2 mount nor a tmpfs of v1 hierarchies (fs type 0x%lx)",
+                      CG_ROOT, (unsigned long)st.f_type);
+  struct statfs u;
+  if (statfs(CG_ROOT "/unified", &u) == 0 && (unsigned long)u.f_type == CGROUP2_SUPER_MAGIC)
+    *out = CELL_CG_HYBRID;
+  else
+    *out = CELL_CG_LEGACY;
+  return 0;
+}
+
+/* ---------- structure helpers ---------- */
+
+static void hier_free(struct cell_cg_hier *h) {
+  free(h->controllers);
+  free(h->mount);
+  free(h->path);
+  for (size_t i = 0; i < h->ncreated; i++) free(h->created[i]);
+  free(h->created);
+}
+
+void cell_cg_free(struct cell_cgroup *cg) {
+  if (!cg) return;
+  for (size_t i = 0; i < cg->nh; i++) hier_free(&cg->h[i]);
+  free(cg->h);
+  free(cg);
+}
+
+bool cell_cg_hier_has(const struct cell_cg_hier *h, const char *controller) {
+  if (!*controller) return !*h->controllers;
+  if (!*h->controllers) return false;
+  char want[128];
+  if (strcmp(controller, "systemd") == 0) controller = "name=systemd";
+  snprintf(want, sizeof want, "%s", controller);
+  const char *p = h->controllers;
+  size_t wl = strlen(want);
+  while (*p) {
+    size_t l = strcspn(p, ",");
+    if (l == wl && strncmp(p, want, l) == 0) return true;
+    p += l;
+    if (*p == ',') p++;
+  }
+  return false;
+}
+
+struct cell_cg_hier *cell_cg_hier_for(const struct cell_cgroup *cg, const char *controller) {
+  for (size_t i = 0; i < cg->nh; i++)
+    if (cell_cg_hier_has(&cg->h[i], controller)) return &cg->h[i];
+  return NULL;
+}
+
+const char *cell_cg_path(const struct cell_cgroup *cg, const char *controller) {
+  struct cell_cg_hier *h = cell_cg_hier_for(cg, controller ? controller : "");
+  return h ? h->path : NULL;
+}
+
+enum cell_cg_layout cell_cg_get_layout(const struct cell_cgroup *cg) { return cg->layout; }
+
+/* ---------- path resolution (pure) ---------- */
+
+static int expand_slice(const char *slice, char *out, size_t outlen, struct cell_err *err) {
+  /* "a-b-c.slice" -> "/a.slice/a-b.slice/a-b-c.slice"; "-.slice" -> "" */
+  size_t l = strlen(slice);
+  if (l < 6 || strcmp(slice + l - 6, ".slice") != 0)
+    return cell_error(err, 0, "linux.cgroupsPath: invalid systemd slice name \"%s\" (must end in .slice)", slice);
+  if (strchr(slice, '/'))
+    return cell_error(err, 0, "linux.cgroupsPath: invalid systemd slice name \"%s\" (contains '/')", slice);
+  out[0] = 0;
+  if (strcmp(slice, "-.slice") == 0) return 0;
+  size_t base = l - 6;
+  if (slice[0] == '-' || slice[base - 1] == '-' || strstr(slice, "--"))
+    return cell_error(err, 0, "linux.cgroupsPath: invalid systemd slice name \"%s\"", slice);
+  size_t o = 0;
+  for (size_t i = 0; i <= base; i++) {
+    if (i == base || slice[i] == '-') {
+      int n = snprintf(out + o, outlen - o, "/%.*s.slice", (int)i, slice);
+      if (n < 0 || (size_t)n >= outlen - o)
+        return cell_error(err, ENAMETOOLONG, "linux.cgroupsPath: slice \"%s\"", slice);
+      o += (size_t)n;
+    }
+  }
+  return 0;
+}
+
+int cell_cg_systemd_path(const char *spec, char *out, size_t outlen, struct cell_err *err) {
+  const char *c1 = strchr(spec, ':');
+  const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+  if (!c1 || !c2 || strchr(c2 + 1, ':'))
+    return cell_error(err, 0, "linux.cgroupsPath: \"%s\" is not of the systemd form slice:prefix:name", spec);
+  char slice[256], prefix[256], name[256];
+  snprintf(slice, sizeof slice, "%.*s", (int)(c1 - spec), spec);
+  snprintf(prefix, sizeof prefix, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+  snprintf(name, sizeof name, "%s", c2 + 1);
+  if (!*name) return cell_error(err, 0, "linux.cgroupsPath: \"%s\": empty unit name", spec);
+  if (strchr(name, '/') || strchr(prefix, '/'))
+    return cell_error(err, 0, "linux.cgroupsPath: \"%s\": '/' in prefix or name", spec);
+  char sp[1024];
+  if (expand_slice(*slice ? slice : "system.slice", sp, sizeof sp, err) < 0) return -1;
+  size_t nl = strlen(name);
+  int n;
+  if (nl > 6 && strcmp(name + nl - 6, ".slice") == 0) {
+    /* the unit is a slice itself: it goes below the parent slice */
+    n = snprintf(out, outlen, "%s/%s", sp, name);
+  } else if (*prefix) {
+    n = snprintf(out, outlen, "%s/%s-%s.scope", sp, prefix, name);
+  } else {
+    n = snprintf(out, outlen, "%s/%s.scope", sp, name);
+  }
+  if (n < 0 || (size_t)n >= outlen) return cell_error(err, ENAMETOOLONG, "linux.cgroupsPath: \"%s\"", spec);
+  return 0;
+}
+
+/* Undo mountinfo's octal escapes in place. */
+static void unescape(char *s) {
+  char *o = s;
+  while (*s) {
+    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+      *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+      s += 4;
+    } else {
+      *o++ = *s++;
+    }
+  }
+  *o = 0;
+}
+
+struct mnt {
+  char root[1024], point[1024], fstype[32], opts[512];
+};
+
+/* Find a cgroup mount for the given /proc/self/cgroup controller list
+ * ("" = cgroup2).  Prefers mounts below /sys/fs/cgroup. */
+static bool find_mount(const char *mountinfo, const char *ctrls, struct mnt *res) {
+  bool found = false;
+  const char *line = mountinfo;
+  while (line && *line) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    char buf[4096];
+    if (len < sizeof buf) {
+      memcpy(buf, line, len);
+      buf[len] = 0;
+      struct mnt m;
+      char *sep = strstr(buf, " - ");
+      if (sep) {
+        *sep = 0;
+        char *save, *f[6] = {0};
+        char *t = strtok_r(buf, " ", &save);
+        for (int i = 0; i < 6 && t; i++, t = strtok_r(NULL, " ", &save)) f[i] = t;
+        char *fs = strtok_r(sep + 3, " ", &save);
+        strtok_r(NULL, " ", &save); /* source */
+        char *so = strtok_r(NULL, " ", &save);
+        if (f[3] && f[4] && fs && so) {
+          snprintf(m.root, sizeof m.root, "%s", f[3]);
+          snprintf(m.point, sizeof m.point, "%s", f[4]);
+          unescape(m.root);
+          unescape(m.point);
+          snprintf(m.fstype, sizeof m.fstype, "%s", fs);
+          snprintf(m.opts, sizeof m.opts, ",%s,", so);
+          bool match = false;
+          if (!*ctrls) {
+            match = strcmp(fs, "cgroup2") == 0;
+          } else if (strcmp(fs, "cgroup") == 0) {
+            match = true;
+            char c[256];
+            snprintf(c, sizeof c, "%s", ctrls);
+            char *s2, *tok;
+            for (tok = strtok_r(c, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+              char pat[300];
+              snprintf(pat, sizeof pat, ",%s,", tok);
+              if (!strstr(m.opts, pat)) match = false;
+            }
+          }
+          if (match) {
+            bool pref = strncmp(m.point, CG_ROOT, strlen(CG_ROOT)) == 0;
+            if (!found || pref) {
+              bool had_pref = found && strncmp(res->point, CG_ROOT, strlen(CG_ROOT)) == 0;
+              if (!had_pref) *res = m;
+              found = true;
+            }
+          }
+        }
+      }
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  return found;
+}
+
+static int check_relpath(const char *p, struct cell_err *err) {
+  const char *s = p;
+  while (*s) {
+    while (*s == '/') s++;
+    size_t l = strcspn(s, "/");
+    if (l == 2 && s[0] == '.' && s[1] == '.')
+      return cell_error(err, 0, "linux.cgroupsPath: \"%s\" must not contain '..'", p);
+    s += l;
+  }
+  return 0;
+}
+
+int cell_cg_resolve(enum cell_cg_layout layout, const char *proc_cgroup, const char *mountinfo,
+                    const char *cgroups_path, const char *id, bool systemd_running,
+                    struct cell_cgroup **out, struct cell_err *err) {
+  char want[4096];
+  bool absolute;
+  if (!cgroups_path || !*cgroups_path) {
+    if (!id || !*id || strchr(id, '/') || strcmp(id, "..") == 0 || strcmp(id, ".") == 0)
+      return cell_error(err, 0, "container id \"%s\" cannot name a cgroup", id ? id : "");
+    snprintf(want, sizeof want, "%s", id);
+    absolute = false;
+  } else if (cgroups_path[0] != '/' && strchr(cgroups_path, ':')) {
+    if (!systemd_running)
+      return cell_error(err, 0, "linux.cgroupsPath \"%s\": systemd cgroup manager not available: systemd is not running",
+                        cgroups_path);
+    if (cell_cg_systemd_path(cgroups_path, want, sizeof want, err) < 0) return -1;
+    absolute = true;
+  } else {
+    if (strlen(cgroups_path) >= sizeof want)
+      return cell_error(err, ENAMETOOLONG, "linux.cgroupsPath");
+    snprintf(want, sizeof want, "%s", cgroups_path);
+    absolute = want[0] == '/';
+  }
+  if (check_relpath(want, err) < 0) return -1;
+  {
+    const char *w = want;
+    while (*w == '/') w++;
+    if (!*w) return cell_error(err, 0, "linux.cgroupsPath \"%s\" names the root cgroup", want);
+  }
+
+  struct cell_cgroup *cg = calloc(1, sizeof *cg);
+  if (!cg) return cell_error(err, ENOMEM, "allocating cgroup");
+  cg->layout = layout;
+  const char *line = proc_cgroup;
+  while (line && *line) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    char buf[4096];
+    if (len >= sizeof buf) goto next;
+    memcpy(buf, line, len);
+    buf[len] = 0;
+    char *c1 = strchr(buf, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2) goto next;
+    *c1 = *c2 = 0;
+    char *ctrls = c1 + 1, *own = c2 + 1;
+    bool v2 = !*ctrls && strcmp(buf, "0") == 0;
+    if (v2 && layout == CELL_CG_LEGACY) goto next;
+    if (!v2 && layout == CELL_CG_UNIFIED) goto next;
+    if (!v2 && !*ctrls) goto next;
+    struct mnt m;
+    if (!find_mount(mountinfo, ctrls, &m)) goto next; /* hierarchy not mounted */
+    if (cell_cg_hier_for(cg, v2 ? "" : ctrls) && !v2) goto next;
+    /* our own cgroup relative to the mount's root */
+    const char *rel = own;
+    size_t rl = strlen(m.root);
+    if (strcmp(m.root, "/") != 0) {
+      if (strncmp(own, m.root, rl) == 0 && (own[rl] == '/' || own[rl] == 0))
+        rel = own + rl;
+      else
+        rel = "";
+    }
+    char *base = absolute ? strdup(m.point) : join(m.point, rel);
+    char *path = base ? join(base, want) : NULL;
+    free(base);
+    struct cell_cg_hier *nh = realloc(cg->h, (cg->nh + 1) * sizeof *nh);
+    if (!path || !nh) {
+      free(path);
+      if (nh) cg->h = nh;
+      cell_cg_free(cg);
+      return cell_error(err, ENOMEM, "resolving cgroup path");
+    }
+    cg->h = nh;
+    struct cell_cg_hier *h = &cg->h[cg->nh++];
+    memset(h, 0, sizeof *h);
+    h->controllers = strdup(v2 ? "" : ctrls);
+    h->mount = strdup(m.point);
+    h->path = path;
+    if (!h->controllers || !h->mount) {
+      cell_cg_free(cg);
+      return cell_error(err, ENOMEM, "resolving cgroup path");
+    }
+  next:
+    line = nl ? nl + 1 : NULL;
+  }
+  if (cg->nh == 0) {
+    cell_cg_free(cg);
+    return cell_error(err, 0, "no mounted %s cgroup hierarchy matches /proc/self/cgroup",
+                      cell_cg_layout_name(layout));
+  }
+  if (layout != CELL_CG_LEGACY && !cell_cg_hier_for(cg, "")) {
+    cell_cg_free(cg);
+    return cell_error(err, 0, "%s layout but no cgroup2 hierarchy found in /proc/self/cgroup and mountinfo",
+                      cell_cg_layout_name(layout));
+  }
+  *out = cg;
+  return 0;
+}
+
+/* ---------- creation ---------- */
+
+static int add_created(struct cell_cg_hier *h, const char *dir) {
+  char **n = realloc(h->created, (h->ncreated + 1) * sizeof *n);
+  if (!n) return -1;
+  h->created = n;
+  if (!(n[h->ncreated] = strdup(dir))) return -1;
+  h->ncreated++;
+  return 0;
+}
+
+/* v1 cpuset: a new cgroup starts with empty cpus/mems; copy the parent's. */
+static int cpuset_inherit(const char *dir, struct cell_err *err) {
+  static const char *files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (int i = 0; i < 2; i++) {
+    char cur[4200], par[4200];
+    snprintf(cur, sizeof cur, "%s/%s", dir, files[i]);
+    snprintf(par, sizeof par, "%s/../%s", dir, files[i]);
+    char *cv = NULL, *pv = NULL;
+    if (cell_cg_read(cur, &cv, err) < 0) return -1;
+    bool empty = strspn(cv, " \n") == strlen(cv);
+    free(cv);
+    if (!empty) continue;
+    if (cell_cg_read(par, &pv, err) < 0) return -1;
+    int r = cell_cg_write(cur, strspn(pv, " \n") == strlen(pv) ? "\n" : pv, err);
+    free(pv);
+    if (r < 0) return -1;
+  }
+  return 0;
+}
+
+static bool word_in(const char *list, const char *w) {
+  size_t wl = strlen(w);
+  const char *p = list;
+  while (*p) {
+    p += strspn(p, " \n");
+    size_t l = strcspn(p, " \n");
+    if (l == wl && strncmp(p, w, l) == 0) return true;
+    p += l;
+  }
+  return false;
+}
+
+/* v2: enable every available controller in dir's cgroup.subtree_control.
+ * Individual failures (e.g. EBUSY from processes in an inner cgroup) are
+ * tolerated: a resource write needing that controller reports it later. */
+static void v2_enable_controllers(const char *dir) {
+  char p[4200], *avail = NULL, *on = NULL;
+  struct cell_err e;
+  snprintf(p, sizeof p, "%s/cgroup.controllers", dir);
+  if (cell_cg_read(p, &avail, &e) < 0) return;
+  snprintf(p, sizeof p, "%s/cgroup.subtree_control", dir);
+  if (cell_cg_read(p, &on, &e) < 0) {
+    free(avail);
+    return;
+  }
+  char *save, *tok;
+  for (tok = strtok_r(avail, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+    if (word_in(on, tok)) continue;
+    char v[64];
+    snprintf(v, sizeof v, "+%s", tok);
+    cell_cg_write(p, v, &e);
+  }
+  free(avail);
+  free(on);
+}
+
+static int rmdir_retry(const char *dir) {
+  for (int i = 0; i < 50; i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT) return 0;
+    if (errno != EBUSY) return -1;
+    msleep(i < 10 ? 5 : 20);
+  }
+  return -1;
+}
+
+static void rollback(struct cell_cgroup *cg) {
+  for (size_t i = 0; i < cg->nh; i++) {
+    struct cell_cg_hier *h = &cg->h[i];
+    for (size_t j = h->ncreated; j-- > 0;) rmdir_retry(h->created[j]);
+  }
+}
+
+static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
+  size_t ml = strlen(h->mount);
+  char *p = strdup(h->path);
+  if (!p) return cell_error(err, ENOMEM, "creating cgroup");
+  bool v1cpuset = cell_cg_hier_has(h, "cpuset");
+  bool v2 = !*h->controllers;
+  char *s = p + ml;
+  int rc = 0;
+  while (*s) {
+    while (*s == '/') s++;
+    if (!*s) break;
+    char *e = s + strcspn(s, "/");
+    char save = *e;
+    *e = 0;
+    if (v2) {
+      /* enable controllers in the parent before creating the child */
+      char *slash = strrchr(p, '/');
+      *slash = 0;
+      v2_enable_controllers(p);
+      *slash = '/';
+    }
+    if (mkdir(p, 0755) == 0) {
+      if (add_created(h, p) < 0) {
+        rc = cell_error(err, ENOMEM, "creating cgroup");
+        break;
+      }
+      if (v1cpuset && cpuset_inherit(p, err) < 0) {
+        rc = -1;
+        break;
+      }
+    } else if (errno != EEXIST) {
+      rc = cell_error(err, errno, "creating cgroup directory %s", p);
+      break;
+    } else {
+      struct stat st;
+      if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        rc = cell_error(err, ENOTDIR, "creating cgroup directory %s", p);
+        break;
+      }
+    }
+    *e = save;
+    s = e;
+  }
+  free(p);
+  return rc;
+}
+
+static bool systemd_running(void) {
+  struct stat st;
+  return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int cell_cg_create(const char *cgroups_path, const char *id, struct cell_cgroup **out,
+                   struct cell_err *err) {
+  enum cell_cg_layout layout;
+  if (cell_cg_detect(&layout, err) < 0) return -1;
+  char *pc = NULL, *mi = NULL;
+  if (cell_cg_read("/proc/self/cgroup", &pc, err) < 0) return -1;
+  if (cell_cg_read("/proc/self/mountinfo", &mi, err) < 0) {
+    free(pc);
+    return -1;
+  }
+  struct cell_cgroup *cg = NULL;
+  int r = cell_cg_resolve(layout, pc, mi, cgroups_path, id, systemd_running(), &cg, err);
+  free(pc);
+  free(mi);
+  if (r < 0) return -1;
+  for (size_t i = 0; i < cg->nh; i++) {
+    if (mkdir_hier(&cg->h[i], err) < 0) {
+      rollback(cg);
+      cell_cg_free(cg);
+      return -1;
+    }
+  }
+  *out = cg;
+  return 0;
+}
+
+/* ---------- serialization ---------- */
+
+char *cell_cg_serialize(const struct cell_cgroup *cg) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "layout", cell_cg_layout_name(cg->layout));
+  cJSON *arr = cJSON_AddArrayToObject(o, "hierarchies");
+  for (size_t i = 0; arr && i < cg->nh; i++) {
+    const struct cell_cg_hier *h = &cg->h[i];
+    cJSON *x = cJSON_CreateObject();
+    if (!x) break;
+    cJSON_AddItemToArray(arr, x);
+    cJSON_AddStringToObject(x, "controllers", h->controllers);
+    cJSON_AddStringToObject(x, "mount", h->mount);
+    cJSON_AddStringToObject(x, "path", h->path);
+    cJSON *c = cJSON_AddArrayToObject(x, "created");
+    for (size_t j = 0; c && j < h->ncreated; j++)
+      cJSON_AddItemToArray(c, cJSON_CreateString(h->created[j]));
+  }
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+static const char *jstr(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int cell_cg_open(const char *serialized, struct cell_cgroup **out, struct cell_err *err) {
+  cJSON *o = cJSON_Parse(serialized ? serialized : "");
+  if (!o) return cell_error(err, 0, "cgroup state: not valid JSON");
+  int rc = -1;
+  struct cell_cgroup *cg = calloc(1, sizeof *cg);
+  const char *lay = jstr(o, "layout");
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "hierarchies");
+  if (!cg) {
+    cell_error(err, ENOMEM, "cgroup state");
+    goto out;
+  }
+  if (!lay || !cJSON_IsArray(arr)) {
+    cell_error(err, 0, "cgroup state: missing \"layout\" or \"hierarchies\"");
+    goto out;
+  }
+  if (strcmp(lay, "unified") == 0) cg->layout = CELL_CG_UNIFIED;
+  else if (strcmp(lay, "hybrid") == 0) cg->layout = CELL_CG_HYBRID;
+  else if (strcmp(lay, "legacy") == 0) cg->layout = CELL_CG_LEGACY;
+  else {
+    cell_error(err, 0, "cgroup state: unknown layout \"%s\"", lay);
+    goto out;
+  }
+  int n = cJSON_GetArraySize(arr);
+  cg->h = calloc(n ? (size_t)n : 1, sizeof *cg->h);
+  if (!cg->h) {
+    cell_error(err, ENOMEM, "cgroup state");
+    goto out;
+  }
+  const cJSON *x;
+  cJSON_ArrayForEach(x, arr) {
+    const char *c = jstr(x, "controllers"), *m = jstr(x, "mount"), *p = jstr(x, "path");
+    if (!c || !m || !p || p[0] != '/') {
+      cell_error(err, 0, "cgroup state: hierarchies[%zu] lacks controllers/mount/path", cg->nh);
+      goto out;
+    }
+    struct cell_cg_hier *h = &cg->h[cg->nh++];
+    h->controllers = strdup(c);
+    h->mount = strdup(m);
+    h->path = strdup(p);
+    if (!h->controllers || !h->mount || !h->path) {
+      cell_error(err, ENOMEM, "cgroup state");
+      goto out;
+    }
+    const cJSON *cr = cJSON_GetObjectItemCaseSensitive(x, "created"), *d;
+    cJSON_ArrayForEach(d, cr) {
+      if (!cJSON_IsString(d) || add_created(h, d->valuestring) < 0) {
+        cell_error(err, 0, "cgroup state: bad \"created\" entry in hierarchies[%zu]", cg->nh - 1);
+        goto out;
+      }
+    }
+  }
+  *out = cg;
+  cg = NULL;
+  rc = 0;
+out:
+  cell_cg_free(cg);
+  cJSON_Delete(o);
+  return rc;
+}
+
+/* ---------- enter / fd ---------- */
+
+int cell_cg_enter(struct cell_cgroup *cg, pid_t pid, struct cell_err *err) {
+  char v[32];
+  snprintf(v, sizeof v, "%d", (int)pid);
+  for (size_t i = 0; i < cg->nh; i++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/cgroup.procs", cg->h[i].path);
+    if (cell_cg_write(p, v, err) < 0) return cell_error_wrap(err, "moving pid %d into the container cgroup", (int)pid);
+  }
+  return 0;
+}
+
+int cell_cg_v2_dirfd(const struct cell_cgroup *cg) {
+  if (cg->layout != CELL_CG_UNIFIED) return -1;
+  const char *p = cell_cg_path(cg, "");
+  if (!p) return -1;
+  return open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+}
+
+/* ---------- freezer ---------- */
+
+/* The hierarchy whose pids/freezer we use. */
+static const struct cell_cg_hier *main_hier(const struct cell_cgroup *cg) {
+  const struct cell_cg_hier *h = NULL;
+  if (cg->layout == CELL_CG_UNIFIED) h = cell_cg_hier_for(cg, "");
+  if (!h) h = cell_cg_hier_for(cg, "freezer");
+  if (!h) h = cell_cg_hier_for(cg, "pids");
+  if (!h) h = cell_cg_hier_for(cg, "");
+  if (!h && cg->nh) h = &cg->h[0];
+  return h;
+}
+
+static int v2_events_frozen(const char *dir, int *frozen, struct cell_err *err) {
+  char p[4200], *s = NULL;
+  snprintf(p, sizeof p, "%s/cgroup.events", dir);
+  if (cell_cg_read(p, &s, err) < 0) return -1;
+  char *f = strstr(s, "frozen ");
+  *frozen = f ? atoi(f + 7) : -1;
+  free(s);
+  if (*frozen < 0) return cell_error(err, 0, "%s has no \"frozen\" key", p);
+  return 0;
+}
+
+int cell_cg_freeze(struct cell_cgroup *cg, bool frozen, struct cell_err *err) {
+  char p[4200];
+  if (cg->layout == CELL_CG_UNIFIED) {
+    const char *dir = cell_cg_path(cg, "");
+    snprintf(p, sizeof p, "%s/cgroup.freeze", dir);
+    if (cell_cg_write(p, frozen ? "1" : "0", err) < 0) return -1;
+    for (int i = 0; i < 2000; i++) { /* ~10 s */
+      int f;
+      if (v2_events_frozen(dir, &f, err) < 0) return -1;
+      if (f == (frozen ? 1 : 0)) return 0;
+      msleep(i < 20 ? 1 : 5);
+    }
+    if (frozen) cell_cg_write(p, "0", err);
+    return cell_error(err, ETIMEDOUT, "waiting for %s/cgroup.events to show frozen %d", dir, frozen ? 1 : 0);
+  }
+  const char *dir = cell_cg_path(cg, "freezer");
+  if (!dir) return cell_error(err, ENOENT, "freezing the container: the v1 freezer controller is not mounted");
+  snprintf(p, sizeof p, "%s/freezer.state", dir);
+  const char *want = frozen ? "FROZEN" : "THAWED";
+  for (int i = 0; i < 1000; i++) { /* ~10 s */
+    if (i % 10 == 0 && cell_cg_write(p, want, err) < 0) return -1;
+    char *s = NULL;
+    if (cell_cg_read(p, &s, err) < 0) return -1;
+    bool ok = strncmp(s, want, strlen(want)) == 0;
+    free(s);
+    if (ok) return 0;
+    msleep(i < 20 ? 1 : 10);
+  }
+  if (frozen) cell_cg_write(p, "THAWED", err);
+  return cell_error(err, ETIMEDOUT, "waiting for %s to become %s", p, want);
+}
+
+int cell_cg_is_frozen(const struct cell_cgroup *cg, bool *frozen, struct cell_err *err) {
+  char p[4200], *s = NULL;
+  if (cg->layout == CELL_CG_UNIFIED) {
+    snprintf(p, sizeof p, "%s/cgroup.freeze", cell_cg_path(cg, ""));
+    if (cell_cg_read(p, &s, err) < 0) return -1;
+    *frozen = s[0] == '1';
+  } else {
+    const char *dir = cell_cg_path(cg, "freezer");
+    if (!dir) {
+      *frozen = false;
+      return 0;
+    }
+    snprintf(p, sizeof p, "%s/freezer.state", dir);
+    if (cell_cg_read(p, &s, err) < 0) return -1;
+    *frozen = strncmp(s, "THAWED", 6) != 0; /* FROZEN or FREEZING */
+  }
+  free(s);
+  return 0;
+}
+
+/* ---------- pids ---------- */
+
+struct pidvec {
+  pid_t *v;
+  size_t n, cap;
+};
+
+static int collect(const char *dir, struct pidvec *pv, int depth, struct cell_err *err) {
+  char p[4200], *s = NULL;
+  if (depth > 64) return cell_error(err, ELOOP, "cgroup tree below %s too deep", dir);
+  snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+  if (cell_cg_read(p, &s, err) < 0) return err->errnum == ENOENT && depth > 0 ? 0 : -1;
+  for (char *t = s; *t;) {
+    char *end;
+    long v = strtol(t, &end, 10);
+    if (end == t) break;
+    if (pv->n == pv->cap) {
+      size_t nc = pv->cap ? pv->cap * 2 : 64;
+      pid_t *nv = realloc(pv->v, nc * sizeof *nv);
+      if (!nv) {
+        free(s);
+        return cell_error(err, ENOMEM, "listing pids");
+      }
+      pv->v = nv;
+      pv->cap = nc;
+    }
+    pv->v[pv->n++] = (pid_t)v;
+    t = end;
+  }
+  free(s);
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT && depth > 0 ? 0 : cell_error(err, errno, "opening %s", dir);
+  struct dirent *de;
+  int rc = 0;
+  while ((de = readdir(d))) {
+    if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+    if (collect(sub, pv, depth + 1, err) < 0) {
+      rc = -1;
+      break;
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
+int cell_cg_pids(const struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cell_err *err) {
+  const struct cell_cg_hier *h = main_hier(cg);
+  struct pidvec pv = {0};
+  if (!h) return cell_error(err, ENOENT, "listing pids: no cgroup hierarchy");
+  if (collect(h->path, &pv, 0, err) < 0) {
+    free(pv.v);
+    return -1;
+  }
+  *pids = pv.v;
+  *n = pv.n;
+  return 0;
+}
+
+/* ---------- kill ---------- */
+
+int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err) {
+  if (cg->layout == CELL_CG_UNIFIED && sig == SIGKILL) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/cgroup.kill", cell_cg_path(cg, ""));
+    if (access(p, F_OK) == 0) return cell_cg_write(p, "1", err);
+  }
+  bool can_freeze = cg->layout == CELL_CG_UNIFIED || cell_cg_path(cg, "freezer");
+  bool was_frozen = false;
+  if (can_freeze) {
+    if (cell_cg_is_frozen(cg, &was_frozen, err) < 0) return -1;
+    /* freeze so nothing forks past us while we signal */
+    if (!was_frozen && cell_cg_freeze(cg, true, err) < 0) return -1;
+  }
+  pid_t *pids = NULL;
+  size_t n = 0;
+  int rc = cell_cg_pids(cg, &pids, &n, err);
+  if (rc == 0) {
+    for (size_t i = 0; i < n; i++) {
+      if (kill(pids[i], sig) < 0 && errno != ESRCH) {
+        rc = cell_error(err, errno, "sending signal %d to pid %d", sig, (int)pids[i]);
+        break;
+      }
+    }
+  }
+  free(pids);
+  if (can_freeze && (!was_frozen || sig == SIGKILL)) {
+    struct cell_err e2;
+    if (cell_cg_freeze(cg, false, rc < 0 ? &e2 : err) < 0 && rc == 0) rc = -1;
+  }
+  return rc;
+}
+
+/* ---------- destroy ---------- */
+
+static int rm_tree(const char *dir, int depth, struct cell_err *err) {
+  if (depth > 64) return cell_error(err, ELOOP, "removing %s: tree too deep", dir);
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT ? 0 : cell_error(err, errno, "opening %s", dir);
+  struct dirent *de;
+  int rc = 0;
+  while ((de = readdir(d))) {
+    if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
+    if (rm_tree(sub, depth + 1, err) < 0) rc = -1;
+  }
+  closedir(d);
+  if (rc < 0) return -1;
+  if (rmdir_retry(dir) < 0) return cell_error(err, errno, "removing cgroup %s", dir);
+  return 0;
+}
+
+int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) {
+  int rc = 0;
+  for (size_t i = 0; i < cg->nh; i++) {
+    struct cell_cg_hier *h = &cg->h[i];
+    for (size_t j = h->ncreated; j-- > 0;) {
+      /* the leaf may hold sub-cgroups made inside the container */
+      int r = (j == h->ncreated - 1) ? rm_tree(h->created[j], 0, err) : 0;
+      if (r == 0 && j != h->ncreated - 1 && rmdir_retry(h->created[j]) < 0) {
+        if (errno == ENOTEMPTY) {
+          /* an ancestor we made now holds another container: leave it */
+          free(h->created[j]);
+          h->ncreated = j;
+          continue;
+        }
+        r = cell_error(err, errno, "removing cgroup %s", h->created[j]);
+      }
+      if (r < 0) {
+        rc = -1;
+        break;
+      }
+      free(h->created[j]);
+      h->ncreated = j;
+    }
+  }
+  return rc;
+}

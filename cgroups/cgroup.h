@@ -1,0 +1,82 @@
+/* cgroup.h - container cgroup placement, freezing, killing and resources.
+ *
+ * Layouts: unified (pure cgroup v2 at /sys/fs/cgroup), hybrid (v1 controller
+ * hierarchies plus a controller-less cgroup2 at /sys/fs/cgroup/unified) and
+ * legacy (v1 only).
+ *
+ * Path choice (linux.cgroupsPath):
+ *   - absolute "/a/b": below the root of every hierarchy (its mount root);
+ *   - relative "a/b": below the calling process's own cgroup in each
+ *     hierarchy, as read from /proc/self/cgroup;
+ *   - NULL or "": relative "<id>" (what runc's cgroupfs driver does);
+ *   - "slice:prefix:name" (systemd style): only when systemd is running
+ *     (/run/systemd/system exists); it is expanded like systemd would
+ *     ("a-b.slice" -> "/a.slice/a-b.slice", unit "prefix-name.scope"),
+ *     otherwise the error "systemd cgroup manager not available: systemd is
+ *     not running".
+ *   A path with a ".." component is refused.
+ * On hybrid hosts the directory is made in every mounted v1 hierarchy
+ * (name=systemd included, as runc does) and in /sys/fs/cgroup/unified.
+ * Only directories that cell_cg_create made are removed by cell_cg_destroy.
+ */
+#ifndef CELL_CGROUP_H
+#define CELL_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <cjson/cJSON.h>
+#include "error.h"
+
+enum cell_cg_layout { CELL_CG_UNIFIED, CELL_CG_HYBRID, CELL_CG_LEGACY };
+struct cell_cgroup; /* opaque */
+
+/* statfs on /sys/fs/cgroup: CGROUP2_SUPER_MAGIC -> unified; tmpfs with a
+ * cgroup2 at /sys/fs/cgroup/unified -> hybrid; else legacy. */
+int cell_cg_detect(enum cell_cg_layout *out, struct cell_err *err);
+const char *cell_cg_layout_name(enum cell_cg_layout l);
+
+int cell_cg_create(const char *cgroups_path, const char *id, struct cell_cgroup **out,
+                   struct cell_err *err);
+/* Re-open from the text of cell_cg_serialize (kept in state.json). */
+int cell_cg_open(const char *serialized, struct cell_cgroup **out, struct cell_err *err);
+char *cell_cg_serialize(const struct cell_cgroup *cg); /* malloc'd JSON text, NULL on ENOMEM */
+
+/* Move pid into the cgroup in all hierarchies. */
+int cell_cg_enter(struct cell_cgroup *cg, pid_t pid, struct cell_err *err);
+/* A new O_DIRECTORY|O_CLOEXEC fd (caller closes) of the cgroup2 dir for
+ * clone3(CLONE_INTO_CGROUP); -1 unless the layout is unified. */
+int cell_cg_v2_dirfd(const struct cell_cgroup *cg);
+
+/* v2: cgroup.freeze and wait for "frozen 1|0" in cgroup.events;
+ * v1: freezer.state FROZEN/THAWED and wait for the state. */
+int cell_cg_freeze(struct cell_cgroup *cg, bool frozen, struct cell_err *err);
+int cell_cg_is_frozen(const struct cell_cgroup *cg, bool *frozen, struct cell_err *err);
+/* All pids in the subtree (malloc'd array, caller frees). */
+int cell_cg_pids(const struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cell_err *err);
+/* Signal every process.  v2 SIGKILL uses cgroup.kill when present; else the
+ * cgroup is frozen, every pid signalled, and thawed again (always thawed
+ * after SIGKILL, even if it was frozen before, so the kill lands). */
+int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err);
+/* rmdir the directories we created (and any sub-cgroups below them),
+ * bottom-up, retrying on EBUSY. */
+int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err);
+void cell_cg_free(struct cell_cgroup *cg);
+
+/* Filesystem path of the cgroup in a controller's hierarchy ("memory",
+ * "cpu", "systemd" or "name=systemd"; "" for the v2/unified one); NULL if
+ * that hierarchy is absent. */
+const char *cell_cg_path(const struct cell_cgroup *cg, const char *controller);
+enum cell_cg_layout cell_cg_get_layout(const struct cell_cgroup *cg);
+
+/* ---- resources (linux.resources of the OCI runtime-spec) ---- */
+int cell_cg_apply_resources(struct cell_cgroup *cg, const cJSON *resources, struct cell_err *err);
+/* Apply; on any failure restore the values read before, so nothing is
+ * half-applied. */
+int cell_cg_update(struct cell_cgroup *cg, const cJSON *resources, struct cell_err *err);
+/* runc `events --stats` "data" object: cpu, memory, pids, blkio, hugetlb. */
+int cell_cg_stats(const struct cell_cgroup *cg, cJSON **out, struct cell_err *err);
+int cell_cg_oom_kill_count(const struct cell_cgroup *cg, unsigned long long *out,
+                           struct cell_err *err);
+
+#endif

@@ -1,0 +1,94 @@
+/* cgroup_internal.h - the cgroup module's internals, shared by its .c files
+ * and its unit tests.  The pure functions here never touch cgroupfs. */
+#ifndef CELL_CGROUP_INTERNAL_H
+#define CELL_CGROUP_INTERNAL_H
+
+#include "cgroup.h"
+
+struct cell_cg_hier {
+  char *controllers; /* "memory", "cpu,cpuacct", "name=systemd"; "" = cgroup2 */
+  char *mount;       /* mount point of the hierarchy */
+  char *path;        /* our cgroup's directory */
+  char **created;    /* directories we made, top-down */
+  size_t ncreated;
+};
+
+struct cell_cgroup {
+  enum cell_cg_layout layout;
+  struct cell_cg_hier *h;
+  size_t nh;
+};
+
+/* Build the cgroup description (no filesystem access) from the text of
+ * /proc/self/cgroup and /proc/self/mountinfo. */
+int cell_cg_resolve(enum cell_cg_layout layout, const char *proc_cgroup, const char *mountinfo,
+                    const char *cgroups_path, const char *id, bool systemd_running,
+                    struct cell_cgroup **out, struct cell_err *err);
+
+/* Expand a systemd "slice:prefix:name" path to a cgroupfs path. */
+int cell_cg_systemd_path(const char *spec, char *out, size_t outlen, struct cell_err *err);
+
+/* Hierarchy holding a controller ("" = cgroup2), or NULL. */
+struct cell_cg_hier *cell_cg_hier_for(const struct cell_cgroup *cg, const char *controller);
+bool cell_cg_hier_has(const struct cell_cg_hier *h, const char *controller);
+
+/* Small file helpers (path-naming errors). */
+int cell_cg_read(const char *path, char **out, struct cell_err *err);
+int cell_cg_write(const char *path, const char *val, struct cell_err *err);
+
+/* ---- resources: the pure "which file gets which value" step ---- */
+struct cell_cg_kv {
+  char *controller; /* hierarchy the file lives in; "" = cgroup2 */
+  char *file;       /* file name relative to the cgroup dir */
+  char *value;
+  char *field;      /* config field it came from, for error messages */
+};
+struct cell_cg_plan {
+  struct cell_cg_kv *kv;
+  size_t n, cap;
+  /* v2 devices: the rules, to be compiled into an eBPF program */
+  bool has_devices;
+  struct cell_dev_rule *dev;
+  size_t ndev;
+  char warnings[512]; /* ignored fields, printed once by the caller */
+};
+void cell_cg_plan_free(struct cell_cg_plan *p);
+
+/* v2 = true renders for cgroup v2 files, else for v1 files.  `enabled` (may
+ * be NULL = everything allowed) lists the v2 controllers usable for the
+ * "unified" key check. */
+int cell_cg_render(const cJSON *resources, bool v2, const char *enabled, struct cell_cg_plan *plan,
+                   struct cell_err *err);
+/* The standard cpu.shares -> cpu.weight conversion; 0 stays 0 (unset). */
+unsigned long long cell_cg_shares_to_weight(unsigned long long shares);
+
+/* ---- device rules and their eBPF program ---- */
+struct cell_dev_rule {
+  bool allow;
+  char type;   /* 'a', 'b', 'c' */
+  long long major, minor; /* -1 = wildcard */
+  unsigned access; /* bit 1 = r (BPF_DEVCG_ACC_READ), 2 = w (MKNOD=1, READ=2, WRITE=4) */
+};
+/* Parse linux.resources.devices into rules. */
+int cell_dev_rules_parse(const cJSON *devices, struct cell_dev_rule **out, size_t *n,
+                         struct cell_err *err);
+/* v1 line "c 1:3 rwm" for a rule. */
+void cell_dev_rule_v1(const struct cell_dev_rule *r, char *buf, size_t len);
+/* Generate the BPF_PROG_TYPE_CGROUP_DEVICE program.  *insns is a malloc'd
+ * array of struct bpf_insn, *ninsns its length. */
+int cell_dev_bpf_generate(const struct cell_dev_rule *rules, size_t n, void **insns,
+                          size_t *ninsns, struct cell_err *err);
+/* Load the program; returns the fd or -1. */
+int cell_dev_bpf_load(const void *insns, size_t ninsns, struct cell_err *err);
+/* Generate, load and attach to the cgroup dir fd (replacing ours). */
+int cell_dev_bpf_apply(int cgroup_fd, const struct cell_dev_rule *rules, size_t n,
+                       struct cell_err *err);
+
+/* ---- stats from a directory of cgroup files (fixtures or live) ---- */
+/* dirs: for v1, the path per controller is looked up via cb; for tests the
+ * fixture tree holds one directory per controller (v1) or one dir (v2). */
+int cell_cg_stats_v2(const char *dir, cJSON *data, struct cell_err *err);
+int cell_cg_stats_v1(const char *memory, const char *cpu, const char *cpuacct, const char *pids,
+                     const char *blkio, const char *hugetlb, cJSON *data, struct cell_err *err);
+
+#endif

@@ -1,0 +1,25 @@
+/* mounts.h - the container's filesystem: mounts resolved inside the rootfs
+ * (openat2 RESOLVE_IN_ROOT, no symlink escape), /dev, pivot_root, masked and
+ * read-only paths.  Runs in the container init, in its mount namespace. */
+#ifndef CELL_MOUNTS_H
+#define CELL_MOUNTS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "spec.h"
+
+/* Open `path` (absolute, inside the rootfs) relative to rootfd without leaving
+ * the rootfs; optionally create missing components (directories, and the last
+ * one as a file when as_file).  Returns an O_PATH fd. */
+int cell_open_in_root(int rootfd, const char *path, bool create, bool as_file, struct cell_err *err);
+
+/* Everything before pivot_root: propagation, the rootfs bind, every mount,
+ * devices and /dev links.  in_userns: devices are bind-mounted, not mknod'ed. */
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell_err *err);
+/* pivot_root (or chroot with no_pivot) into the rootfs. */
+int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err *err);
+/* After pivot: sysctl, masked and read-only paths, read-only root. */
+int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err);
+
+#endif

@@ -42,6 +42,8 @@ struct cell_cg_kv {
   char *file;       /* file name relative to the cgroup dir */
   char *value;
   char *field;      /* config field it came from, for error messages */
+  bool keyed;       /* value starts with a key ("8:0", "mlx5_1", "eth0",
+                       "default"): the file holds one line per key */
 };
 struct cell_cg_plan {
   struct cell_cg_kv *kv;
@@ -51,6 +53,8 @@ struct cell_cg_plan {
   struct cell_dev_rule *dev;
   size_t ndev;
   char warnings[512]; /* ignored fields, printed once by the caller */
+  bool check_before_update; /* memory.checkBeforeUpdate with a limit set */
+  long long mem_limit;
 };
 void cell_cg_plan_free(struct cell_cg_plan *p);
 

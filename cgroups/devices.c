@@ -4,7 +4,8 @@
  * Semantics (as in the v1 devices controller): rules apply in order, the
  * last matching rule wins, nothing matches -> deny.  The program therefore
  * checks the rules last-to-first and returns the first match's verdict;
- * after all rules it returns 0 (deny).  An allow rule matches when every
+ * after all rules it returns 0 (deny).  Rules before an unconditional one
+ * (e.g. a trailing "allow all") can never match and are not emitted.  An allow rule matches when every
  * requested access bit is in its access set; a deny rule matches when any
  * requested bit is in its set.
  */
@@ -114,7 +115,8 @@ int cell_dev_bpf_generate(const struct cell_dev_rule *rules, size_t n, void **in
   p[k++] = ALU32_IMM(BPF_RSH, BPF_REG_3, 16);
   p[k++] = LDX_W(BPF_REG_4, BPF_REG_1, 4);
   p[k++] = LDX_W(BPF_REG_5, BPF_REG_1, 8);
-  for (size_t ri = n; ri-- > 0;) {
+  bool terminal = false; /* an unconditional rule ends the program */
+  for (size_t ri = n; ri-- > 0 && !terminal;) {
     const struct cell_dev_rule *r = &rules[ri];
     size_t start = k;
     size_t jumps[8], nj = 0;
@@ -149,9 +151,12 @@ int cell_dev_bpf_generate(const struct cell_dev_rule *rules, size_t n, void **in
     p[k++] = EXIT();
     for (size_t j = 0; j < nj; j++) p[jumps[j]].off = (int16_t)(k - jumps[j] - 1);
     (void)start;
+    terminal = nj == 0;
   }
-  p[k++] = MOV64_IMM(BPF_REG_0, 0);
-  p[k++] = EXIT();
+  if (!terminal) {
+    p[k++] = MOV64_IMM(BPF_REG_0, 0);
+    p[k++] = EXIT();
+  }
   *insns = p;
   *ninsns = k;
   return 0;
@@ -168,15 +173,15 @@ int cell_dev_bpf_load(const void *insns, size_t ninsns, struct cell_err *err) {
   a.insn_cnt = (uint32_t)ninsns;
   a.license = (uint64_t)(uintptr_t) "Apache";
   log[0] = 0;
-  a.log_buf = (uint64_t)(uintptr_t)log;
-  a.log_size = sizeof log;
-  a.log_level = 0;
   int fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
   if (fd < 0) {
     int e = errno;
     /* retry with a verifier log for the message */
+    a.log_buf = (uint64_t)(uintptr_t)log;
+    a.log_size = sizeof log;
     a.log_level = 1;
-    sys_bpf(BPF_PROG_LOAD, &a);
+    int again = (int)sys_bpf(BPF_PROG_LOAD, &a);
+    if (again >= 0) close(again);
     log[sizeof log - 1] = 0;
     return cell_error(err, e, "loading the device cgroup BPF program (%zu insns)%s%.300s", ninsns,
                       log[0] ? ", verifier: " : "", log);

@@ -1,0 +1,594 @@
+/* container.c - create / start / run: the runtime side and the container init. */
+#include "container.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cgroup.h"
+#include "console.h"
+#include "hooks.h"
+#include "internal.h"
+#include "log.h"
+#include "mounts.h"
+#include "procattr.h"
+#include "seccomp.h"
+#include "spec.h"
+#include "sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Everything prepared in the runtime before any process is made. */
+struct prepared {
+  struct cell_spec spec;
+  struct cell_caps caps;
+  bool has_caps;
+  struct cell_procattr pa;
+  struct cell_seccomp *seccomp;
+  const struct cell_create_opts *o;
+  int sock;     /* init's end */
+  int fifo_fd;  /* O_PATH of exec.fifo */
+  int clone_flags, unshare_flags;
+  bool user_join, need_fork;
+};
+
+void cell_now_rfc3339(char *buf, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t l = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + l, n - l, ".%09ldZ", ts.tv_nsec);
+}
+
+int cell_write_pid_file(const char *path, pid_t pid, struct cell_err *err) {
+  char tmp[PATH_MAX], buf[32];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return cell_error(err, errno, "--pid-file: open %s", tmp);
+  int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+  if (write(fd, buf, (size_t)n) != n) {
+    int e = errno;
+    close(fd);
+    return cell_error(err, e, "--pid-file: write %s", tmp);
+  }
+  close(fd);
+  if (rename(tmp, path) < 0) return cell_error(err, errno, "--pid-file: rename %s", path);
+  return 0;
+}
+
+static int write_file(const char *path, const char *data, struct cell_err *err) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return cell_error(err, errno, "open %s", path);
+  size_t len = strlen(data);
+  ssize_t w = write(fd, data, len);
+  int e = errno;
+  close(fd);
+  if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "write %s", path);
+  return 0;
+}
+
+static int write_idmap(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, struct cell_err *err) {
+  char buf[8192], path[64];
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++)
+    off += (size_t)snprintf(buf + off, sizeof buf - off, "%lu %lu %lu\n", m[i].container, m[i].host, m[i].size);
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  if (write_file(path, buf, err) == 0) return 0;
+  /* Not privileged over those ids: use the setuid helpers, as rootless runc does. */
+  if (geteuid() != 0) {
+    const char *helper = !strcmp(file, "uid_map") ? "newuidmap" : "newgidmap";
+    char *argv[3 + 3 * 340 + 1];
+    char numbuf[3 * 340 + 1][16];
+    int a = 0, k = 0;
+    argv[a++] = (char *)helper;
+    snprintf(numbuf[k], 16, "%d", (int)pid);
+    argv[a++] = numbuf[k++];
+    for (size_t i = 0; i < n && k < 3 * 340; i++) {
+      snprintf(numbuf[k], 16, "%lu", m[i].container);
+      argv[a++] = numbuf[k++];
+      snprintf(numbuf[k], 16, "%lu", m[i].host);
+      argv[a++] = numbuf[k++];
+      snprintf(numbuf[k], 16, "%lu", m[i].size);
+      argv[a++] = numbuf[k++];
+    }
+    argv[a] = NULL;
+    pid_t h = fork();
+    if (h == 0) {
+      execvp(helper, argv);
+      _exit(127);
+    }
+    int st;
+    if (h > 0 && waitpid(h, &st, 0) == h && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+    return cell_error(err, 0, "linux.%s: %s failed for pid %d", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings",
+                      helper, (int)pid);
+  }
+  return cell_error_wrap(err, "linux.%s", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
+}
+
+static char *state_json_for(const char *id, pid_t pid, const char *bundle, const char *status,
+                            const cJSON *annotations) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "ociVersion", "1.2.0");
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddStringToObject(o, "status", status);
+  cJSON_AddNumberToObject(o, "pid", pid);
+  cJSON_AddStringToObject(o, "bundle", bundle);
+  if (annotations) cJSON_AddItemToObject(o, "annotations", cJSON_Duplicate(annotations, 1));
+  char *t = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return t;
+}
+
+static int run_hooks(const cJSON *hooks, const char *which, const char *state, struct cell_err *err) {
+  if (!hooks) return 0;
+  const cJSON *h = cJSON_GetObjectItem(hooks, which);
+  if (!h) return 0;
+  return cell_hooks_run(h, which, state, err);
+}
+
+/* ---------- the container's init ---------- */
+
+static void init_fail(int sock, struct cell_err *err) { cell_sync_fail(sock, err->msg); }
+
+static const char *env_get(char **env, const char *key) {
+  size_t kl = strlen(key);
+  for (char **e = env; e && *e; e++)
+    if (!strncmp(*e, key, kl) && (*e)[kl] == '=') return *e + kl + 1;
+  return NULL;
+}
+
+static int mkdir_p_here(const char *path) {
+  char buf[PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    mkdir(buf, 0755);
+    *p = '/';
+  }
+  return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Mark every fd from `from` up close-on-exec. */
+void cell_cloexec_from(int from) {
+  if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = from; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* The final steps shared by init and exec: user, capabilities, NNP, seccomp, execve. */
+void cell_finish_exec(int sock, const char *path, char **args, char **env, struct cell_procattr *pa,
+                      struct cell_caps *caps, bool has_caps, struct cell_seccomp *sc, bool seccomp_loaded) {
+  struct cell_err err = {0};
+  int nfd;
+  if (!pa->no_new_privileges && sc && !seccomp_loaded) {
+    if (cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
+    seccomp_loaded = true;
+  }
+  if (cell_procattr_apply_user(pa, &err) < 0) goto fail;
+  if (has_caps && cell_caps_apply(caps, &err) < 0) goto fail;
+  if (cell_procattr_apply_final(pa, &err) < 0) goto fail;
+  if (sc && !seccomp_loaded && cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
+  execve(path, args, env ? env : (char *[]){NULL});
+  cell_error(&err, errno, "exec: \"%s\"", args[0]);
+fail:
+  if (sock >= 0) cell_sync_fail(sock, err.msg);
+  dprintf(2, "cell: %s\n", err.msg);
+  _exit(127);
+}
+
+static void container_init(struct prepared *p) {
+  struct cell_spec *s = &p->spec;
+  int sock = p->sock;
+  struct cell_err err = {0};
+  char msg[256];
+  static char state_text[8192];
+  int fd;
+
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0 || strcmp(msg, "go")) _exit(1);
+  prctl(PR_SET_PDEATHSIG, 0);
+  if (cell_spec_has_ns(s, CLONE_NEWUSER)) {
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+      cell_error(&err, errno, "become root in the user namespace");
+      init_fail(sock, &err);
+    }
+  }
+  /* Join namespaces given by path, the user namespace first. */
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < s->nns; i++) {
+      const struct cell_ns *n = &s->ns[i];
+      if (!n->path || n->type == CLONE_NEWPID) continue;
+      if ((pass == 0) != (n->type == CLONE_NEWUSER)) continue;
+      int nsfd = open(n->path, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0 || setns(nsfd, n->type) < 0) {
+        cell_error(&err, errno, "linux.namespaces[%zu].path: join %s", i, n->path);
+        init_fail(sock, &err);
+      }
+      close(nsfd);
+    }
+  }
+  if (p->unshare_flags && unshare(p->unshare_flags) < 0) {
+    cell_error(&err, errno, "linux.namespaces: unshare");
+    init_fail(sock, &err);
+  }
+  if (p->need_fork) {
+    pid_t child = fork();
+    if (child < 0) {
+      cell_error(&err, errno, "fork the container init");
+      init_fail(sock, &err);
+    }
+    if (child > 0) {
+      snprintf(msg, sizeof msg, "P%d", (int)child);
+      cell_sync_send(sock, msg, -1);
+      _exit(0);
+    }
+  }
+  if (setsid() < 0) {
+    cell_error(&err, errno, "setsid");
+    init_fail(sock, &err);
+  }
+  if (!p->o->no_new_keyring) syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
+  if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
+    cell_error(&err, errno, "hostname: set \"%s\"", s->hostname);
+    init_fail(sock, &err);
+  }
+  if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0) {
+    cell_error(&err, errno, "domainname: set \"%s\"", s->domainname);
+    init_fail(sock, &err);
+  }
+  if (cell_rootfs_mount_all(s, cell_spec_has_ns(s, CLONE_NEWUSER), &err) < 0) init_fail(sock, &err);
+  /* prestart / createRuntime hooks run in the runtime now. */
+  cell_sync_send(sock, "H", -1);
+  if (cell_sync_recv(sock, state_text, sizeof state_text, NULL) <= 0 || state_text[0] != 'h') _exit(1);
+  memmove(state_text, state_text + 1, strlen(state_text));
+  const cJSON *hooks = s->hooks;
+  /* createContainer hooks: in the container's namespaces, before pivot_root. */
+  if (run_hooks(hooks, "createContainer", state_text, &err) < 0) init_fail(sock, &err);
+  if (cell_rootfs_pivot(s, p->o->no_pivot, &err) < 0) init_fail(sock, &err);
+  if (cell_rootfs_finalize(s, &err) < 0) init_fail(sock, &err);
+  if (s->terminal) {
+    int master, slave;
+    char name[PATH_MAX];
+    if (cell_console_new(&master, &slave, name, sizeof name, &err) < 0) init_fail(sock, &err);
+    if ((s->console_height || s->console_width) &&
+        cell_console_set_size(master, s->console_height, s->console_width, &err) < 0)
+      init_fail(sock, &err);
+    if (cell_console_make_controlling(slave, &err) < 0) init_fail(sock, &err);
+    cell_sync_send(sock, "T", master);
+    close(master);
+  }
+  if (chdir(s->cwd) < 0) {
+    if (errno != ENOENT || mkdir_p_here(s->cwd) < 0 || chdir(s->cwd) < 0) {
+      cell_error(&err, errno, "process.cwd: chdir to %s", s->cwd);
+      init_fail(sock, &err);
+    }
+  }
+  if (cell_procattr_apply_early(&p->pa, &err) < 0) init_fail(sock, &err);
+  char exe[PATH_MAX];
+  if (cell_find_executable(s->args[0], env_get(s->env, "PATH"), exe, sizeof exe, &err) < 0) init_fail(sock, &err);
+  bool seccomp_loaded = false;
+  if (p->seccomp && cell_seccomp_uses_notify(p->seccomp)) {
+    int nfd = -1;
+    if (cell_seccomp_load(p->seccomp, &nfd, &err) < 0) init_fail(sock, &err);
+    cell_sync_send(sock, "N", nfd);
+    close(nfd);
+    seccomp_loaded = true;
+  }
+  cell_cloexec_from(3 + p->o->preserve_fds);
+  for (int i = 3; i < 3 + p->o->preserve_fds; i++) {
+    int fl = fcntl(i, F_GETFD);
+    if (fl >= 0) fcntl(i, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  cell_sync_send(sock, "R", -1);
+  /* Wait for `start`. */
+  char fifo[64];
+  snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", p->fifo_fd);
+  do fd = open(fifo, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    dprintf(2, "cell: open exec fifo: %s\n", strerror(errno));
+    _exit(1);
+  }
+  if (write(fd, "0", 1) != 1) _exit(1);
+  close(fd);
+  close(p->fifo_fd);
+  close(sock);
+  if (hooks) {
+    const cJSON *sc = cJSON_GetObjectItem(hooks, "startContainer");
+    if (sc && cell_hooks_run(sc, "startContainer", state_text, &err) < 0) {
+      dprintf(2, "cell: %s\n", err.msg);
+      _exit(1);
+    }
+  }
+  cell_finish_exec(-1, exe, s->args, s->env, &p->pa, &p->caps, p->has_caps, p->seccomp, seccomp_loaded);
+}
+
+/* ---------- the runtime side of create ---------- */
+
+static int prepare(const struct cell_create_opts *o, struct prepared *p, struct cell_err *err) {
+  memset(p, 0, sizeof *p);
+  p->o = o;
+  p->sock = p->fifo_fd = -1;
+  if (cell_spec_load(o->bundle, &p->spec, err) < 0) return -1;
+  struct cell_spec *s = &p->spec;
+  if (!s->process) return cell_error(err, 0, "process: required object is missing");
+  const cJSON *caps = cJSON_GetObjectItem(s->process, "capabilities");
+  if (caps) {
+    if (cell_caps_parse(caps, &p->caps, err) < 0) return -1;
+    p->has_caps = true;
+  }
+  if (cell_procattr_prepare(s->process, s->linux_obj, &p->pa, err) < 0) return -1;
+  if (cell_seccomp_build(s->seccomp, &p->seccomp, err) < 0) return -1;
+  if (s->hooks && cell_hooks_validate(s->hooks, err) < 0) return -1;
+  if (!cell_spec_has_ns(s, CLONE_NEWNS))
+    return cell_error(err, 0, "linux.namespaces: a mount namespace is required");
+  if (s->terminal && !o->console_socket && !o->foreground)
+    return cell_error(err, 0, "cannot allocate tty if cell will detach without setting console socket");
+  if (!s->terminal && o->console_socket)
+    return cell_error(err, 0, "cannot use console socket if cell will not detach or allocate tty");
+  /* Which namespaces clone() creates and which the init unshares after joining. */
+  const struct cell_ns *user = cell_spec_ns(s, CLONE_NEWUSER);
+  p->user_join = user && user->path;
+  for (size_t i = 0; i < s->nns; i++) {
+    int t = s->ns[i].type;
+    if (s->ns[i].path || t == CLONE_NEWTIME) continue;
+    if (t == CLONE_NEWCGROUP || p->user_join) p->unshare_flags |= t;
+    else p->clone_flags |= t;
+  }
+  p->need_fork = (p->unshare_flags & CLONE_NEWPID) != 0;
+  return 0;
+}
+
+static void prepared_free(struct prepared *p) {
+  cell_procattr_free(&p->pa);
+  cell_seccomp_free(p->seccomp);
+  cell_spec_free(&p->spec);
+}
+
+static int save_config_copy(int dirfd, const struct cell_spec *s, struct cell_err *err) {
+  char *text = cJSON_PrintUnformatted(s->json);
+  if (!text) return cell_error(err, ENOMEM, "render config copy");
+  int fd = openat(dirfd, "config.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    free(text);
+    return cell_error(err, errno, "save config copy");
+  }
+  size_t len = strlen(text);
+  ssize_t w = write(fd, text, len);
+  close(fd);
+  free(text);
+  if (w != (ssize_t)len) return cell_error(err, EIO, "save config copy");
+  return 0;
+}
+
+/* Enter the time namespace for our children and join a pid namespace by path. */
+static int parent_namespaces(struct prepared *p, struct cell_err *err) {
+  struct cell_spec *s = &p->spec;
+  const struct cell_ns *t = cell_spec_ns(s, CLONE_NEWTIME);
+  if (t && t->path) {
+    int fd = open(t->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0) return cell_error(err, errno, "linux.namespaces: join %s", t->path);
+    close(fd);
+  } else if (t) {
+    if (unshare(CLONE_NEWTIME) < 0) return cell_error(err, errno, "linux.namespaces: new time namespace");
+    if (s->has_time_offsets) {
+      char buf[128];
+      snprintf(buf, sizeof buf, "monotonic %lld %lld\nboottime %lld %lld\n", s->time_monotonic[0], s->time_monotonic[1],
+               s->time_boottime[0], s->time_boottime[1]);
+      if (write_file("/proc/self/timens_offsets", buf, err) < 0) return cell_error_wrap(err, "linux.timeOffsets");
+    }
+  }
+  const struct cell_ns *pn = cell_spec_ns(s, CLONE_NEWPID);
+  if (pn && pn->path) {
+    int fd = open(pn->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWPID) < 0) return cell_error(err, errno, "linux.namespaces: join %s", pn->path);
+    close(fd);
+  }
+  return 0;
+}
+
+int cell_container_create(const struct cell_create_opts *o, struct cell_created *out, struct cell_err *err) {
+  struct prepared p;
+  memset(&p, 0, sizeof p);
+  p.sock = p.fifo_fd = -1;
+  int rootfd = -1, dirfd = -1, socks[2] = {-1, -1};
+  pid_t pid = -1;
+  struct cell_cgroup *cg = NULL;
+  bool dir_made = false;
+  int rc = -1;
+  out->pid = -1;
+  out->console_master = -1;
+
+  if (cell_id_valid(o->id, err) < 0) return -1;
+  if (prepare(o, &p, err) < 0) goto out;
+  struct cell_spec *s = &p.spec;
+  rootfd = cell_root_open(o->root, true, err);
+  if (rootfd < 0) goto out;
+  dirfd = cell_state_create_dir(rootfd, o->id, err);
+  if (dirfd < 0) goto out;
+  dir_made = true;
+  struct cell_state st;
+  memset(&st, 0, sizeof st);
+  snprintf(st.id, sizeof st.id, "%s", o->id);
+  st.bundle = s->bundle;
+  st.rootfs = s->rootfs;
+  char created[64];
+  cell_now_rfc3339(created, sizeof created);
+  st.created = created;
+  st.no_pivot = o->no_pivot;
+  st.owner = geteuid();
+  char *ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
+  st.annotations = ann;
+  if (!o->no_cgroups) {
+    if (cell_cg_create(s->cgroups_path, o->id, &cg, err) < 0) {
+      cell_error_wrap(err, "linux.cgroupsPath");
+      free(ann);
+      goto out;
+    }
+    st.cgroup = cell_cg_serialize(cg);
+  }
+  /* Saved before any process exists so that delete --force can clean a half-made container. */
+  rc = cell_state_save(dirfd, &st, err);
+  if (rc == 0) rc = save_config_copy(dirfd, s, err);
+  if (rc < 0) goto out_st;
+  rc = -1;
+  if (s->resources && cg && cell_cg_apply_resources(cg, s->resources, err) < 0) goto out_st;
+  if (mkfifoat(dirfd, "exec.fifo", 0600) < 0) {
+    cell_error(err, errno, "create exec.fifo");
+    goto out_st;
+  }
+  p.fifo_fd = openat(dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
+  if (p.fifo_fd < 0) {
+    cell_error(err, errno, "open exec.fifo");
+    goto out_st;
+  }
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
+    cell_error(err, errno, "socketpair");
+    goto out_st;
+  }
+  if (parent_namespaces(&p, err) < 0) goto out_st;
+  if (p.need_fork) prctl(PR_SET_CHILD_SUBREAPER, 1);
+  p.sock = socks[1];
+  pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) {
+    cell_error(err, errno, "linux.namespaces: clone the container init");
+    goto out_st;
+  }
+  if (pid == 0) {
+    close(socks[0]);
+    container_init(&p);
+    _exit(1);
+  }
+  close(socks[1]);
+  socks[1] = -1;
+  if (cell_spec_has_ns(s, CLONE_NEWUSER) && !p.user_join) {
+    if (s->ngidmap) {
+      /* Without privilege over the gid range the kernel wants setgroups denied. */
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+      if (geteuid() != 0) write_file(path, "deny", NULL);
+    }
+    if (write_idmap(pid, "uid_map", s->uidmap, s->nuidmap, err) < 0 ||
+        write_idmap(pid, "gid_map", s->gidmap, s->ngidmap, err) < 0)
+      goto out_kill;
+  }
+  if (cg && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
+  if (cell_sync_send(socks[0], "go", -1) < 0) {
+    cell_error(err, errno, "signal the container init");
+    goto out_kill;
+  }
+  pid_t init = pid;
+  char msg[4200];
+  for (;;) {
+    int fd = -1;
+    int n = cell_sync_recv(socks[0], msg, sizeof msg, &fd);
+    if (n <= 0) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) pid = -1;
+      cell_error(err, 0, "container init exited before it was ready (status %d)", status);
+      goto out_kill;
+    }
+    if (msg[0] == 'E') {
+      cell_error(err, 0, "%s", msg + 1);
+      goto out_kill;
+    } else if (msg[0] == 'P') {
+      init = (pid_t)atoi(msg + 1);
+      waitpid(pid, NULL, 0);
+      pid = init;
+    } else if (msg[0] == 'H') {
+      st.pid = init;
+      char *sj = state_json_for(o->id, init, s->bundle, "created", s->annotations);
+      int hr = run_hooks(s->hooks, "prestart", sj, err);
+      if (hr == 0) hr = run_hooks(s->hooks, "createRuntime", sj, err);
+      char reply[8192];
+      snprintf(reply, sizeof reply, "h%s", sj);
+      free(sj);
+      if (hr < 0) goto out_kill;
+      cell_sync_send(socks[0], reply, -1);
+    } else if (msg[0] == 'T') {
+      if (fd < 0) {
+        cell_error(err, 0, "container init sent no console fd");
+        goto out_kill;
+      }
+      if (o->console_socket) {
+        char name[64] = "";
+        int r = cell_console_send(o->console_socket, fd, name, err);
+        close(fd);
+        if (r < 0) {
+          cell_error_wrap(err, "--console-socket");
+          goto out_kill;
+        }
+      } else {
+        out->console_master = fd;
+      }
+    } else if (msg[0] == 'N') {
+      char *sj = state_json_for(o->id, init, s->bundle, "creating", s->annotations);
+      int r = cell_seccomp_send_listener(p.seccomp, fd, init, sj, err);
+      free(sj);
+      close(fd);
+      if (r < 0) goto out_kill;
+    } else if (msg[0] == 'R') {
+      break;
+    }
+  }
+  st.pid = init;
+  st.start_time = cell_proc_start_time(init);
+  if (cell_state_save(dirfd, &st, err) < 0) goto out_kill;
+  if (o->pid_file && cell_write_pid_file(o->pid_file, init, err) < 0) goto out_kill;
+  out->pid = init;
+  rc = 0;
+  goto out_st;
+
+out_kill:
+  if (pid > 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  if (cg) {
+    struct cell_err e2;
+    cell_cg_kill_all(cg, SIGKILL, &e2);
+  }
+out_st:
+  free(ann);
+  free(st.cgroup);
+out:
+  if (rc < 0) {
+    if (out->console_master >= 0) close(out->console_master);
+    out->console_master = -1;
+    if (cg) {
+      struct cell_err e2;
+      cell_cg_destroy(cg, &e2);
+    }
+    if (dir_made) cell_state_remove(rootfd, o->id, NULL);
+  }
+  if (cg) cell_cg_free(cg);
+  if (socks[0] >= 0) close(socks[0]);
+  if (socks[1] >= 0) close(socks[1]);
+  if (p.fifo_fd >= 0) close(p.fifo_fd);
+  if (dirfd >= 0) close(dirfd);
+  if (rootfd >= 0) close(rootfd);
+  prepared_free(&p);
+  return rc;
+}

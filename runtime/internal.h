@@ -1,0 +1,20 @@
+/* internal.h - helpers shared by the runtime's command implementations. */
+#ifndef CELL_INTERNAL_H
+#define CELL_INTERNAL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "caps.h"
+#include "error.h"
+#include "procattr.h"
+#include "seccomp.h"
+
+void cell_now_rfc3339(char *buf, size_t n);
+int cell_write_pid_file(const char *path, pid_t pid, struct cell_err *err);
+void cell_cloexec_from(int from);
+/* user, capabilities, NNP, seccomp, execve; reports failure on sock (or stderr) and exits. */
+void cell_finish_exec(int sock, const char *path, char **args, char **env, struct cell_procattr *pa,
+                      struct cell_caps *caps, bool has_caps, struct cell_seccomp *sc, bool seccomp_loaded)
+    __attribute__((noreturn));
+#endif

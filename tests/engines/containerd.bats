@@ -14,6 +14,8 @@ IMG=docker.io/library/cellbusybox:latest
 NS=celltest
 
 c() { ctr --address "$ENG_CTRD_SOCK" -n "$NS" "$@"; }
+# task exec with private fifos (ctr's default is /run/containerd/fifo)
+c_exec() { c task exec --fifo-dir "$ENG_TMP/fifo" "$@"; }
 # c_run [ctr run options...] -- ID CMD...
 c_run() {
   local opts=() id
@@ -99,14 +101,14 @@ teardown() {
   [ "$(task_status d1)" = RUNNING ]
   pid=$(task_pid d1)
   grep -qx "[0-9]*:memory:$ENG_CGPARENT/d1" "/proc/$pid/cgroup"
-  eng_wait_for 10 c task exec --exec-id w d1 test -f /tmp/ready
-  run c task exec --exec-id e1 d1 sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "'
+  eng_wait_for 10 c_exec --exec-id w d1 test -f /tmp/ready
+  run c_exec --exec-id e1 d1 sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "'
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = exec-ok ]
   [[ "${lines[1]}" == *"/usr/local/bin/sigrec"* ]]
-  run c task exec --exec-id e2 d1 sh -c 'exit 6'
+  run c_exec --exec-id e2 d1 sh -c 'exit 6'
   [ "$status" -eq 6 ]
-  run c task exec --exec-id e3 d1 /no/such/binary
+  run c_exec --exec-id e3 d1 /no/such/binary
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"/no/such/binary"* ]]
@@ -114,11 +116,11 @@ teardown() {
 
 @test "ctr task exec -t gets a pty; without -t it does not" {
   c_run -d -- x1 /usr/local/bin/sigrec
-  run eng_tty "ctr --address $ENG_CTRD_SOCK -n $NS task exec -t --exec-id et x1 sh -c 'tty; echo exec-t-hi'"
+  run eng_tty "ctr --address $ENG_CTRD_SOCK -n $NS task exec --fifo-dir $ENG_TMP/fifo -t --exec-id et x1 sh -c 'tty; echo exec-t-hi'"
   echo "$output"
   [[ "$output" == *"/dev/pts/"* ]]
   [[ "$output" == *"exec-t-hi"* ]]
-  run c task exec --exec-id en x1 tty
+  run c_exec --exec-id en x1 tty
   [ "$status" -eq 1 ]
   [[ "$output" == *"not a tty"* ]]
 }
@@ -147,17 +149,17 @@ teardown() {
   [ "$status" -eq 0 ]
   [ "$(task_status f1)" = RUNNING ]
   [ "$(eng_cg_read freezer "$ENG_CGPARENT/f1" freezer.state)" = THAWED ]
-  run c task exec --exec-id a f1 echo alive
+  run c_exec --exec-id a f1 echo alive
   [ "$output" = alive ]
 }
 
 @test "ctr task kill: USR1 reaches the trap, TERM stops it, delete reports the status" {
   c_run -d -- k1 /usr/local/bin/sigrec
   pid=$(task_pid k1)
-  eng_wait_for 10 c task exec --exec-id w k1 test -f /tmp/ready
+  eng_wait_for 10 c_exec --exec-id w k1 test -f /tmp/ready
   run c task kill -s USR1 k1
   [ "$status" -eq 0 ]
-  eng_wait_for 5 c task exec --exec-id s k1 grep -qx USR1 /tmp/signals
+  eng_wait_for 5 c_exec --exec-id s k1 grep -qx USR1 /tmp/signals
   [ "$(task_status k1)" = RUNNING ]
   run c task kill k1
   [ "$status" -eq 0 ]

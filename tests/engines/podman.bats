@@ -48,7 +48,18 @@ runroot = "$d/run"
 EOF
   export CONTAINERS_CONF=$d/containers.conf
   export CONTAINERS_STORAGE_CONF=$d/storage.conf
-  podman import "$ENG_IMAGE_DIR/rootfs.tar" "$IMG" >"$ENG_TMP/logs/import.log" 2>&1 || {
+  # `podman import` (containers/image) keeps a blob-info cache at the fixed
+  # path /var/lib/containers/cache for root; podman 4.3 has no setting for it.
+  # Import in a private mount namespace where that path is a private dir.
+  mkdir -p "$d/var-lib-containers"
+  unshare -m --propagation private sh -c '
+    if [ -d /var/lib/containers ]; then
+      mount --bind "$1" /var/lib/containers
+    else
+      mount -t tmpfs -o size=16m,mode=0755 cell-eng /var/lib
+    fi &&
+    exec podman import "$2" "$3"' sh "$d/var-lib-containers" "$ENG_IMAGE_DIR/rootfs.tar" "$IMG" \
+    >"$ENG_TMP/logs/import.log" 2>&1 || {
     cat "$ENG_TMP/logs/import.log" >&2
     return 1
   }

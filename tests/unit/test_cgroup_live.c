@@ -223,5 +223,116 @@ int main(void) {
     }
     if (pre[0]) rmdir(pre);
   }
+
+  /* resources on the real host: apply, read back, update with rollback */
+  snprintf(name, sizeof name, "celltest-res-%d", (int)getpid());
+  r = cell_cg_create(name, "x", &cg, &e);
+  CHECK(r == 0, "create cgroup for resources");
+  if (r == 0) {
+    bool v2 = lay == CELL_CG_UNIFIED;
+    const char *mem = cell_cg_path(cg, v2 ? "" : "memory"), *pd = cell_cg_path(cg, v2 ? "" : "pids");
+    cJSON *res = cJSON_Parse("{\"memory\":{\"limit\":67108864,\"swap\":134217728},\"pids\":{\"limit\":42},"
+                             "\"cpu\":{\"shares\":512}}");
+    r = cell_cg_apply_resources(cg, res, &e);
+    CHECK(r == 0, "apply memory + swap + pids + shares");
+    if (r < 0) printf("# %s\n", e.msg);
+    cJSON_Delete(res);
+    char *v = readf(mem, v2 ? "memory.max" : "memory.limit_in_bytes");
+    CHECK_STR(v, "67108864", "memory limit reads back");
+    free(v);
+    v = readf(pd, "pids.max");
+    CHECK_STR(v, "42", "pids limit reads back");
+    free(v);
+    if (!v2) {
+      v = readf(mem, "memory.memsw.limit_in_bytes");
+      CHECK_STR(v, "134217728", "v1 memsw reads back");
+      free(v);
+      v = readf(cell_cg_path(cg, "cpu"), "cpu.shares");
+      CHECK_STR(v, "512", "v1 cpu.shares reads back");
+      free(v);
+    }
+    /* raising both needs memsw first on v1 (limit <= memsw at every step) */
+    res = cJSON_Parse("{\"memory\":{\"limit\":268435456,\"swap\":536870912}}");
+    r = cell_cg_update(cg, res, &e);
+    CHECK(r == 0, "update raises limit above the old memsw");
+    if (r < 0) printf("# %s\n", e.msg);
+    cJSON_Delete(res);
+    v = readf(mem, v2 ? "memory.max" : "memory.limit_in_bytes");
+    CHECK_STR(v, "268435456", "raised limit reads back");
+    free(v);
+
+    /* a failing update rolls back what it already wrote */
+    res = cJSON_Parse("{\"memory\":{\"limit\":33554432},\"cpu\":{\"cpus\":\"0-1000\"},\"pids\":{\"limit\":7}}");
+    r = cell_cg_update(cg, res, &e);
+    CHECK(r == -1, "update with impossible cpuset fails");
+    printf("# %s\n", e.msg);
+    CHECK(strstr(e.msg, "linux.resources.cpu.cpus: writing 0-1000 to ") && strstr(e.msg, "cpuset.cpus: "),
+          "error names field, value and file");
+    cJSON_Delete(res);
+    v = readf(mem, v2 ? "memory.max" : "memory.limit_in_bytes");
+    CHECK_STR(v, "268435456", "memory limit restored after failed update");
+    free(v);
+    v = readf(pd, "pids.max");
+    CHECK_STR(v, "42", "pids untouched after failed update");
+    free(v);
+
+    /* checkBeforeUpdate: a limit below current usage is refused up front */
+    res = cJSON_Parse("{\"memory\":{\"limit\":4194304,\"checkBeforeUpdate\":true}}");
+    int hp[2], ha[2];
+    if (pipe(hp) < 0 || pipe(ha) < 0) return 1;
+    pid_t hog = fork();
+    if (hog == 0) { /* once inside, charge 16 MiB to the cgroup */
+      char c;
+      if (read(hp[0], &c, 1) != 1) _exit(1);
+      size_t sz = 16u << 20;
+      volatile char *m = malloc(sz);
+      if (!m) _exit(1);
+      for (size_t off = 0; off < sz; off += 4096) m[off] = 1;
+      if (write(ha[1], "k", 1) != 1) _exit(1);
+      for (;;) pause();
+    }
+    char ack = 0;
+    CHECK(cell_cg_enter(cg, hog, &e) == 0 && write(hp[1], "g", 1) == 1 && read(ha[0], &ack, 1) == 1,
+          "memory hog running inside");
+    v = readf(mem, v2 ? "memory.current" : "memory.usage_in_bytes");
+    printf("# usage with hog: %s\n", v ? v : "?");
+    free(v);
+    r = cell_cg_update(cg, res, &e);
+    CHECK(r == -1 && strstr(e.msg, "linux.resources.memory.limit: 4194304 is below the current usage"),
+          "checkBeforeUpdate refuses a limit below usage");
+    printf("# %s\n", e.msg);
+    v = readf(mem, v2 ? "memory.max" : "memory.limit_in_bytes");
+    CHECK_STR(v, "268435456", "limit unchanged after refused update");
+    free(v);
+    cJSON_Delete(res);
+    kill(hog, SIGKILL);
+    waitpid(hog, NULL, 0);
+    close(hp[0]); close(hp[1]); close(ha[0]); close(ha[1]);
+
+    cJSON *stats = NULL;
+    CHECK(cell_cg_stats(cg, &stats, &e) == 0 && stats, "live stats");
+    if (stats) {
+      cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "memory"), "usage"), "limit");
+      CHECK(u && cJSON_IsRaw(u) && strcmp(u->valuestring, "268435456") == 0, "stats memory limit");
+      cJSON *pl = cJSON_GetObjectItem(cJSON_GetObjectItem(stats, "pids"), "limit");
+      CHECK(pl && strcmp(pl->valuestring, "42") == 0, "stats pids limit");
+      cJSON_Delete(stats);
+    }
+    unsigned long long ooms = 99;
+    CHECK(cell_cg_oom_kill_count(cg, &ooms, &e) == 0 && ooms == 0, "oom kill count 0");
+
+    /* a missing controller is reported with the field */
+    res = cJSON_Parse("{\"network\":{\"classID\":5}}");
+    r = cell_cg_apply_resources(cg, res, &e);
+    CHECK(r == -1 && strstr(e.msg, "linux.resources.network.classID"), "unmounted net_cls reported with field");
+    printf("# %s\n", e.msg);
+    cJSON_Delete(res);
+    CHECK(cell_cg_destroy(cg, &e) == 0, "destroy resource cgroup");
+    bool left = false;
+    for (size_t i = 0; i < cg->nh; i++)
+      if (exists(cg->h[i].path)) left = true;
+    CHECK(!left, "nothing left behind");
+    cell_cg_free(cg);
+  }
   UNIT_DONE();
 }

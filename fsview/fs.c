@@ -1,0 +1,437 @@
+/* fs.c - the cellfs tree, the render dispatch and the FUSE operations. */
+#define FUSE_USE_VERSION 34
+#include "fs.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ the tree */
+
+struct node {
+  const char *name;
+  fuse_ino_t parent;
+  enum fsv_kind kind;
+};
+
+static const struct node nodes[] = {
+    [0] = {NULL, 0, K_DIR},
+    [1] = {"", 1, K_DIR},
+    [2] = {"proc", 1, K_DIR},
+    [3] = {"meminfo", 2, K_MEMINFO},
+    [4] = {"cpuinfo", 2, K_CPUINFO},
+    [5] = {"stat", 2, K_STAT},
+    [6] = {"uptime", 2, K_UPTIME},
+    [7] = {"loadavg", 2, K_LOADAVG},
+    [8] = {"diskstats", 2, K_DISKSTATS},
+    [9] = {"swaps", 2, K_SWAPS},
+    [10] = {"pressure", 2, K_DIR},
+    [11] = {"cpu", 10, K_PSI_CPU},
+    [12] = {"memory", 10, K_PSI_MEM},
+    [13] = {"io", 10, K_PSI_IO},
+    [14] = {"sys", 1, K_DIR},
+    [15] = {"devices", 14, K_DIR},
+    [16] = {"system", 15, K_DIR},
+    [17] = {"cpu", 16, K_DIR},
+    [18] = {"online", 17, K_ONLINE},
+    [19] = {"possible", 17, K_POSSIBLE},
+    [20] = {"present", 17, K_PRESENT},
+};
+#define NNODES (sizeof(nodes) / sizeof(nodes[0]))
+
+int fsv_kind_of(const char *path) {
+  fuse_ino_t cur = 1;
+  while (*path == '/') path++;
+  while (*path) {
+    const char *e = strchr(path, '/');
+    size_t n = e ? (size_t)(e - path) : strlen(path);
+    fuse_ino_t found = 0;
+    for (fuse_ino_t i = 2; i < NNODES; i++)
+      if (nodes[i].parent == cur && strlen(nodes[i].name) == n &&
+          memcmp(nodes[i].name, path, n) == 0)
+        found = i;
+    if (!found) return -1;
+    cur = found;
+    path += n;
+    while (*path == '/') path++;
+  }
+  return (int)nodes[cur].kind;
+}
+
+/* ------------------------------------------------------------ context */
+
+int fsv_ctx_init(struct fsv_ctx *c, const struct fsv_opts *o, struct cell_err *err) {
+  memset(c, 0, sizeof(*c));
+  c->quota_view = o->quota_view;
+  c->debug = o->debug;
+  if (fsv_host_init(&c->host, o->mountinfo, o->proc, err) < 0) return -1;
+  c->tab = fsv_cgtab_new(&c->host, (uint64_t)(o->pid_cache_ms ? o->pid_cache_ms : 1) * 1000000ULL);
+  if (!c->tab) {
+    fsv_host_free(&c->host);
+    return cell_error(err, ENOMEM, "allocate the cgroup table");
+  }
+  return 0;
+}
+
+void fsv_ctx_free(struct fsv_ctx *c) {
+  fsv_cgtab_free(c->tab);
+  c->tab = NULL;
+  fsv_host_free(&c->host);
+}
+
+static const enum fsv_hostfile host_of[] = {
+    [K_MEMINFO] = H_MEMINFO,   [K_CPUINFO] = H_CPUINFO, [K_STAT] = H_STAT,
+    [K_UPTIME] = H_UPTIME,     [K_LOADAVG] = H_LOADAVG, [K_DISKSTATS] = H_DISKSTATS,
+    [K_SWAPS] = H_SWAPS,       [K_PSI_CPU] = H_PSI_CPU, [K_PSI_MEM] = H_PSI_MEM,
+    [K_PSI_IO] = H_PSI_IO,     [K_ONLINE] = H_ONLINE,   [K_POSSIBLE] = H_POSSIBLE,
+    [K_PRESENT] = H_PRESENT,
+};
+static const char *host_name[] = {
+    [K_MEMINFO] = "/proc/meminfo",   [K_CPUINFO] = "/proc/cpuinfo",
+    [K_STAT] = "/proc/stat",         [K_UPTIME] = "/proc/uptime",
+    [K_LOADAVG] = "/proc/loadavg",   [K_DISKSTATS] = "/proc/diskstats",
+    [K_SWAPS] = "/proc/swaps",       [K_PSI_CPU] = "/proc/pressure/cpu",
+    [K_PSI_MEM] = "/proc/pressure/memory", [K_PSI_IO] = "/proc/pressure/io",
+    [K_ONLINE] = "/sys/devices/system/cpu/online",
+    [K_POSSIBLE] = "/sys/devices/system/cpu/possible",
+    [K_PRESENT] = "/sys/devices/system/cpu/present",
+};
+
+static int passthrough(struct fsv_ctx *c, enum fsv_kind k, struct fsv_buf *out,
+                       struct cell_err *err) {
+  if (fsv_read_host(&c->host, host_of[k], out) < 0)
+    return cell_error(err, errno, "read host file %s", host_name[k]);
+  return 0;
+}
+
+static int host_text(struct fsv_ctx *c, enum fsv_hostfile f, enum fsv_kind k,
+                     struct fsv_buf *b, struct cell_err *err) {
+  if (fsv_read_host(&c->host, f, b) < 0)
+    return cell_error(err, errno, "read host file %s", host_name[k]);
+  return 0;
+}
+
+static int cpu_is_root(const struct fsv_cg *cg) {
+  return fsv_cg_is_root(cg, R_CPUSET) && fsv_cg_is_root(cg, R_CPU);
+}
+
+int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+                   struct fsv_buf *out, struct cell_err *err) {
+  struct fsv_reader r;
+  fsv_buf_reset(out);
+  if (fsv_resolve(c->tab, pid, &r, tls, err) < 0) return -1;
+  struct fsv_cg *cg = r.cg;
+  int rc = 0;
+  static __thread struct fsv_cpu cpu; /* 16 KiB: not on the stack */
+  static __thread struct fsv_io io;
+  int ids[FSV_MAXCPU];
+  switch (kind) {
+  case K_MEMINFO:
+  case K_SWAPS: {
+    struct fsv_mem m;
+    if (fsv_cg_is_root(cg, R_MEM) || fsv_collect_mem(c->tab, cg, &m, tls) < 0) {
+      rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if ((rc = host_text(c, H_MEMINFO, K_MEMINFO, &tls->a, err)) < 0) break;
+    if (kind == K_MEMINFO) fsv_render_meminfo(tls->a.p, &m, out);
+    else fsv_render_swaps(tls->a.p, &m, out);
+    break;
+  }
+  case K_CPUINFO:
+  case K_ONLINE:
+  case K_POSSIBLE:
+  case K_PRESENT: {
+    if (cpu_is_root(cg)) {
+      rc = passthrough(c, kind, out, err);
+      break;
+    }
+    fsv_collect_cpu(c->tab, cg, &cpu, 0, tls);
+    int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
+    if (kind == K_CPUINFO) {
+      if ((rc = host_text(c, H_CPUINFO, kind, &tls->a, err)) < 0) break;
+      fsv_render_cpuinfo(tls->a.p, ids, n, out);
+    } else {
+      fsv_render_cpulist(ids, n, out);
+    }
+    break;
+  }
+  case K_STAT: {
+    if (cpu_is_root(cg) && fsv_cg_is_root(cg, R_CPUACCT)) {
+      rc = passthrough(c, kind, out, err);
+      break;
+    }
+    fsv_collect_cpu(c->tab, cg, &cpu, 1, tls);
+    int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
+    struct fsv_tasks tk;
+    fsv_collect_tasks(c->tab, cg, &tk);
+    if ((rc = host_text(c, H_STAT, kind, &tls->a, err)) < 0) break;
+    fsv_render_stat(tls->a.p, &cpu, ids, n, &tk, out);
+    break;
+  }
+  case K_UPTIME: {
+    if (r.init_start == 0 && fsv_cg_is_root(cg, R_CPUACCT)) {
+      rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if ((rc = host_text(c, H_UPTIME, kind, &tls->a, err)) < 0) break;
+    double up = strtod(tls->a.p, NULL);
+    fsv_collect_cpu(c->tab, cg, &cpu, 1, tls);
+    int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
+    fsv_render_uptime(up, r.init_start, &cpu, n, out);
+    break;
+  }
+  case K_LOADAVG: {
+    if (fsv_cg_is_root(cg, R_CPUACCT) && fsv_cg_is_root(cg, R_CPU) &&
+        fsv_cg_is_root(cg, R_MEM) && fsv_cg_is_root(cg, R_UNIFIED)) {
+      rc = passthrough(c, kind, out, err);
+      break;
+    }
+    struct fsv_tasks tk;
+    fsv_collect_tasks(c->tab, cg, &tk);
+    fsv_render_loadavg(&tk, out);
+    break;
+  }
+  case K_DISKSTATS: {
+    if (fsv_cg_is_root(cg, R_BLKIO) || fsv_collect_io(c->tab, cg, &io, tls) < 0) {
+      rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if ((rc = host_text(c, H_DISKSTATS, kind, &tls->a, err)) < 0) break;
+    fsv_render_diskstats(tls->a.p, &io, out);
+    break;
+  }
+  case K_PSI_CPU:
+  case K_PSI_MEM:
+  case K_PSI_IO: {
+    enum fsv_file f = kind == K_PSI_CPU ? F_PSI_CPU : kind == K_PSI_MEM ? F_PSI_MEM : F_PSI_IO;
+    if (fsv_cg_is_root(cg, R_UNIFIED) || fsv_cg_read(c->tab, cg, f, out) < 0)
+      rc = passthrough(c, kind, out, err);
+    break;
+  }
+  case K_DIR:
+    rc = cell_error(err, EISDIR, "render a directory");
+    break;
+  }
+  fsv_cg_put(c->tab, cg);
+  if (rc == 0 && out->oom) return cell_error(err, ENOMEM, "render %s", host_name[kind]);
+  return rc;
+}
+
+/* ------------------------------------------------------------ handles */
+
+#define NHANDLES 4096
+
+struct handle {
+  struct fsv_buf buf;
+  int rendered;
+  int next_free;
+};
+
+static struct handle *handles;
+static int free_head = -1;
+static uint32_t handle_gen;
+static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
+__thread struct fsv_tls *fsv_cur_tls;
+
+int fsv_handles_init(uint32_t gen) {
+  handles = calloc(NHANDLES, sizeof(*handles));
+  if (!handles) return -1;
+  for (int i = 0; i < NHANDLES; i++) handles[i].next_free = i + 1 < NHANDLES ? i + 1 : -1;
+  free_head = 0;
+  handle_gen = gen;
+  return 0;
+}
+
+void fsv_handles_free(void) {
+  if (!handles) return;
+  for (int i = 0; i < NHANDLES; i++) fsv_buf_free(&handles[i].buf);
+  free(handles);
+  handles = NULL;
+}
+
+/* fh = gen << 32 | (index + 1); 0 = no handle (render on every read) */
+static uint64_t handle_get(void) {
+  pthread_mutex_lock(&handle_lock);
+  int i = free_head;
+  if (i >= 0) free_head = handles[i].next_free;
+  pthread_mutex_unlock(&handle_lock);
+  if (i < 0) return 0;
+  handles[i].rendered = 0;
+  return ((uint64_t)handle_gen << 32) | (uint64_t)(i + 1);
+}
+
+static struct handle *handle_of(uint64_t fh) {
+  if (!fh || (fh >> 32) != handle_gen || !handles) return NULL; /* a dead worker's */
+  uint32_t i = (uint32_t)fh - 1;
+  return i < NHANDLES ? &handles[i] : NULL;
+}
+
+static void handle_put(uint64_t fh) {
+  struct handle *h = handle_of(fh);
+  if (!h) return;
+  if (h->buf.cap > 256 * 1024) fsv_buf_free(&h->buf); /* keep small ones warm */
+  int i = (int)(h - handles);
+  pthread_mutex_lock(&handle_lock);
+  handles[i].next_free = free_head;
+  free_head = i;
+  pthread_mutex_unlock(&handle_lock);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static time_t start_time;
+
+static void fill_attr(fuse_ino_t ino, struct stat *st) {
+  memset(st, 0, sizeof(*st));
+  st->st_ino = ino;
+  if (nodes[ino].kind == K_DIR) {
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+  } else {
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+  }
+  st->st_atime = st->st_mtime = st->st_ctime = start_time;
+  st->st_blksize = 4096;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn) {
+  (void)userdata;
+  conn->max_write = 4096; /* nothing is writable; keeps request buffers small */
+  conn->want &= ~FUSE_CAP_ASYNC_READ;
+  if (conn->capable & FUSE_CAP_SPLICE_READ) conn->want &= ~FUSE_CAP_SPLICE_READ;
+  start_time = time(NULL);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  for (fuse_ino_t i = 2; i < NNODES; i++) {
+    if (nodes[i].parent == parent && strcmp(nodes[i].name, name) == 0) {
+      struct fuse_entry_param e;
+      memset(&e, 0, sizeof(e));
+      e.ino = i;
+      e.generation = 1;
+      e.attr_timeout = 3600;
+      e.entry_timeout = 3600;
+      fill_attr(i, &e.attr);
+      fuse_reply_entry(req, &e);
+      return;
+    }
+  }
+  fuse_reply_err(req, ENOENT);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)fi;
+  if (ino < 1 || ino >= NNODES) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  struct stat st;
+  fill_attr(ino, &st);
+  fuse_reply_attr(req, &st, 3600);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  if (ino < 1 || ino >= NNODES) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  if (nodes[ino].kind == K_DIR) {
+    fuse_reply_err(req, EISDIR);
+    return;
+  }
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EACCES);
+    return;
+  }
+  fi->direct_io = 1;
+  fi->keep_cache = 0;
+  fi->noflush = 1;
+  fi->fh = handle_get();
+  if (fuse_reply_open(req, fi) != 0) handle_put(fi->fh);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi) {
+  if (ino < 1 || ino >= NNODES || nodes[ino].kind == K_DIR) {
+    fuse_reply_err(req, EISDIR);
+    return;
+  }
+  struct fsv_tls *tls = fsv_cur_tls;
+  struct handle *h = handle_of(fi->fh);
+  struct fsv_buf *b = h ? &h->buf : &tls->out;
+  if (!h || off == 0 || !h->rendered) {
+    struct cell_err err = {0};
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct fsv_ctx *c = fuse_req_userdata(req);
+    if (fsv_render_for(c, nodes[ino].kind, ctx->pid, tls, b, &err) < 0) {
+      if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
+      fuse_reply_err(req, err.errnum ? err.errnum : EIO);
+      return;
+    }
+    if (h) h->rendered = 1;
+  }
+  if ((size_t)off >= b->len) {
+    fuse_reply_buf(req, NULL, 0);
+    return;
+  }
+  size_t n = b->len - (size_t)off;
+  fuse_reply_buf(req, b->p + off, n < size ? n : size);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
+  (void)ino;
+  handle_put(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi) {
+  (void)fi;
+  if (ino < 1 || ino >= NNODES || nodes[ino].kind != K_DIR) {
+    fuse_reply_err(req, ENOTDIR);
+    return;
+  }
+  char buf[4096];
+  size_t used = 0;
+  off_t idx = 0;
+  struct stat st;
+  memset(&st, 0, sizeof(st));
+  const char *names[NNODES + 2];
+  fuse_ino_t inos[NNODES + 2];
+  int n = 0;
+  names[n] = ".";
+  inos[n++] = ino;
+  names[n] = "..";
+  inos[n++] = nodes[ino].parent;
+  for (fuse_ino_t i = 2; i < NNODES; i++)
+    if (nodes[i].parent == ino) {
+      names[n] = nodes[i].name;
+      inos[n++] = i;
+    }
+  for (idx = off; idx < n; idx++) {
+    fill_attr(inos[idx], &st);
+    size_t want = fuse_add_direntry(req, NULL, 0, names[idx], NULL, 0);
+    if (used + want > size || used + want > sizeof(buf)) break;
+    fuse_add_direntry(req, buf + used, sizeof(buf) - used, names[idx], &st, idx + 1);
+    used += want;
+  }
+  fuse_reply_buf(req, buf, used);
+}
+
+const struct fuse_lowlevel_ops fsv_ops = {
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .open = op_open,
+    .read = op_read,
+    .release = op_release,
+    .readdir = op_readdir,
+};

@@ -1,0 +1,59 @@
+/* fs.h - the cellfs tree, the FUSE operations and the supervisor. */
+#ifndef CELLFS_FS_H
+#define CELLFS_FS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "error.h"
+#include "render.h"
+
+#define CELLFS_VERSION "0.1.0"
+
+enum fsv_kind {
+  K_DIR, K_MEMINFO, K_CPUINFO, K_STAT, K_UPTIME, K_LOADAVG, K_DISKSTATS, K_SWAPS,
+  K_PSI_CPU, K_PSI_MEM, K_PSI_IO, K_ONLINE, K_POSSIBLE, K_PRESENT
+};
+
+struct fsv_opts {
+  const char *mountpoint; /* default /var/lib/cellfs */
+  int quota_view;         /* 1 unless --no-quota-view */
+  int daemon;
+  int threads;            /* worker threads serving /dev/fuse */
+  unsigned pid_cache_ms;  /* lifetime of a pid -> cgroup resolution */
+  int debug;
+  const char *mountinfo;  /* NULL: /proc/self/mountinfo (tests use fixtures) */
+  const char *proc;       /* NULL: /proc */
+};
+
+struct fsv_ctx {
+  struct fsv_host host;
+  struct fsv_cgtab *tab;
+  int quota_view;
+  int debug;
+};
+
+int fsv_ctx_init(struct fsv_ctx *c, const struct fsv_opts *o, struct cell_err *err);
+void fsv_ctx_free(struct fsv_ctx *c);
+
+/* Render the file of `kind` as the reader `pid` sees it, into out. */
+int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+                   struct fsv_buf *out, struct cell_err *err);
+
+/* Path of a file in the tree ("proc/meminfo") to its kind; -1 if none. */
+int fsv_kind_of(const char *path);
+
+/* The FUSE low-level operations (fs.c), for the worker. */
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops fsv_ops;
+/* Per-thread scratch used by the operations; the worker sets it. */
+extern __thread struct fsv_tls *fsv_cur_tls;
+/* Handle table of this worker; gen tells handles of a dead worker apart. */
+int fsv_handles_init(uint32_t gen);
+void fsv_handles_free(void);
+
+/* Mount, supervise workers, restart them; returns the exit status. */
+int fsv_supervise(const struct fsv_opts *o, struct cell_err *err);
+
+#endif

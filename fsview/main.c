@@ -1,0 +1,94 @@
+/* main.c - cellfs command line. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: cellfs [OPTIONS] [MOUNTPOINT]\n"
+          "Serve per-cgroup views of /proc and /sys files (an lxcfs replacement).\n"
+          "MOUNTPOINT defaults to /var/lib/cellfs.  Files served:\n"
+          "  proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,swaps}\n"
+          "  proc/pressure/{cpu,memory,io}  sys/devices/system/cpu/{online,possible,present}\n"
+          "Options:\n"
+          "  -d, --daemon          detach once mounted (default: foreground)\n"
+          "  -f, --foreground      stay in the foreground (default)\n"
+          "      --no-quota-view   count every cpuset CPU, ignoring the CPU quota\n"
+          "  -t, --threads N       threads serving requests (default 4)\n"
+          "      --pid-cache-ms N  how long a reader's cgroup is cached (default 1000)\n"
+          "  -v, --verbose         log worker restarts and read errors (twice: FUSE debug)\n"
+          "  -h, --help            this text\n"
+          "  -V, --version         print the version\n");
+}
+
+int main(int argc, char **argv) {
+  struct fsv_opts o = {
+      .mountpoint = "/var/lib/cellfs", .quota_view = 1, .threads = 4, .pid_cache_ms = 1000};
+  static const struct option lo[] = {
+      {"daemon", no_argument, NULL, 'd'},       {"foreground", no_argument, NULL, 'f'},
+      {"no-quota-view", no_argument, NULL, 'Q'}, {"threads", required_argument, NULL, 't'},
+      {"pid-cache-ms", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+      {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "dft:vhV", lo, NULL)) != -1) {
+    char *end;
+    long v;
+    switch (c) {
+    case 'd': o.daemon = 1; break;
+    case 'f': o.daemon = 0; break;
+    case 'Q': o.quota_view = 0; break;
+    case 't':
+      v = strtol(optarg, &end, 10);
+      if (*end || v < 1 || v > 64) {
+        fprintf(stderr, "cellfs: --threads: want 1..64, got '%s'\n", optarg);
+        return 2;
+      }
+      o.threads = (int)v;
+      break;
+    case 'P':
+      v = strtol(optarg, &end, 10);
+      if (*end || v < 1 || v > 3600000) {
+        fprintf(stderr, "cellfs: --pid-cache-ms: want 1..3600000, got '%s'\n", optarg);
+        return 2;
+      }
+      o.pid_cache_ms = (unsigned)v;
+      break;
+    case 'v': o.debug++; break;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("cellfs %s\n", CELLFS_VERSION); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) o.mountpoint = argv[optind++];
+  if (optind < argc) {
+    fprintf(stderr, "cellfs: unexpected argument '%s'\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  if (o.mountpoint[0] != '/') {
+    fprintf(stderr, "cellfs: MOUNTPOINT must be an absolute path, got '%s'\n", o.mountpoint);
+    return 2;
+  }
+  if (o.daemon) {
+    pid_t p = fork();
+    if (p < 0) {
+      perror("cellfs: fork");
+      return 1;
+    }
+    if (p > 0) return 0;
+    setsid();
+    if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout)) return 1;
+  }
+  struct cell_err err = {0};
+  if (fsv_supervise(&o, &err) < 0) {
+    fprintf(stderr, "cellfs: %s\n", err.msg);
+    return 1;
+  }
+  return 0;
+}

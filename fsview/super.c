@@ -1,0 +1,404 @@
+/* super.c - the supervisor and the worker.
+ *
+ * The supervisor opens /dev/fuse, mounts, reads the kernel's FUSE_INIT and
+ * keeps the fd for its whole life.  It forks a worker that serves the
+ * session on an inherited copy of that fd; when the worker dies, the
+ * supervisor forks a new one on the same fd, so the mount (and every bind
+ * mount of its files inside containers) never sees ENOTCONN.
+ *
+ * Lost requests: a request the kernel handed to the dead worker would never
+ * be answered and its reader would hang.  Each worker thread therefore
+ * reads requests straight into its own slot of a MAP_SHARED journal made by
+ * the supervisor before the first fork, with the slot's state (reading /
+ * busy / idle) next to it.  A new worker replays the saved FUSE_INIT into
+ * its fresh libfuse session (the reply goes to a unique id the kernel has
+ * already answered and is dropped with ENOENT; the session state is what
+ * matters) and then processes every slot a dead worker left busy, or left
+ * reading with a request header already filled in, before serving.  A
+ * request answered just before the kill is answered again: the kernel
+ * rejects the stale unique id with ENOENT and nothing else happens, since
+ * every operation of cellfs is idempotent and file handles carry the
+ * worker generation (a dead worker's handle makes reads render afresh).
+ */
+#define FUSE_USE_VERSION 34
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+#define SLOT_BUF (64 * 1024 + 4096)
+#define MAX_THREADS 64
+#define INIT_MAX 1024
+
+enum { S_IDLE, S_READING, S_BUSY };
+
+struct slot {
+  int state;
+  uint32_t len;
+  char buf[SLOT_BUF] __attribute__((aligned(64)));
+};
+
+struct journal {
+  uint32_t init_len;
+  uint32_t gen;
+  char init[INIT_MAX];
+  struct slot slots[MAX_THREADS];
+};
+
+/* ------------------------------------------------------------ worker */
+
+struct worker;
+struct thr {
+  struct worker *w;
+  pthread_t tid;
+  int started;
+  struct slot *slot;
+  struct fsv_tls tls;
+};
+
+struct worker {
+  int fd;
+  struct journal *j;
+  struct fuse_session *se;
+  struct fsv_ctx ctx;
+  int nthreads;
+  struct thr thr[MAX_THREADS];
+  pthread_t sampler;
+  int sampler_started;
+  volatile int exiting;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+};
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void tls_free(struct fsv_tls *t) {
+  fsv_buf_free(&t->a);
+  fsv_buf_free(&t->b);
+  fsv_buf_free(&t->c);
+  fsv_buf_free(&t->out);
+}
+
+static void process(struct worker *w, char *mem, size_t len) {
+  struct fuse_buf fb;
+  memset(&fb, 0, sizeof(fb));
+  fb.mem = mem;
+  fb.size = len;
+  fuse_session_process_buf(w->se, &fb);
+}
+
+static void *serve(void *arg) {
+  struct thr *t = arg;
+  struct worker *w = t->w;
+  struct slot *s = t->slot;
+  fsv_cur_tls = &t->tls;
+  sigset_t m;
+  sigemptyset(&m);
+  sigaddset(&m, SIGUSR1);
+  pthread_sigmask(SIG_UNBLOCK, &m, NULL);
+  while (!w->exiting) {
+    memset(s->buf, 0, sizeof(struct fuse_in_header));
+    __atomic_store_n(&s->state, S_READING, __ATOMIC_SEQ_CST);
+    ssize_t n = read(w->fd, s->buf, SLOT_BUF);
+    if (n < 0) {
+      __atomic_store_n(&s->state, S_IDLE, __ATOMIC_SEQ_CST);
+      if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
+      /* ENODEV: unmounted; anything else: the fd is unusable */
+      w->exiting = 1;
+      kill(getpid(), SIGUSR2);
+      break;
+    }
+    s->len = (uint32_t)n;
+    __atomic_store_n(&s->state, S_BUSY, __ATOMIC_SEQ_CST);
+    process(w, s->buf, (size_t)n);
+    __atomic_store_n(&s->state, S_IDLE, __ATOMIC_SEQ_CST);
+  }
+  return NULL;
+}
+
+static void *sampler(void *arg) {
+  struct worker *w = arg;
+  struct fsv_tls tls;
+  memset(&tls, 0, sizeof(tls));
+  pthread_mutex_lock(&w->lock);
+  while (!w->exiting) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 5;
+    pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+    if (w->exiting) break;
+    pthread_mutex_unlock(&w->lock);
+    fsv_sample_all(w->ctx.tab, &tls);
+    fsv_sweep(w->ctx.tab);
+    pthread_mutex_lock(&w->lock);
+  }
+  pthread_mutex_unlock(&w->lock);
+  tls_free(&tls);
+  return NULL;
+}
+
+/* Requests a dead worker took from the kernel and did not finish. */
+static int recover_slots(struct worker *w, struct fsv_tls *tls) {
+  int n = 0;
+  char *copy = malloc(SLOT_BUF);
+  if (!copy) return 0;
+  fsv_cur_tls = tls;
+  for (int i = 0; i < MAX_THREADS; i++) {
+    struct slot *s = &w->j->slots[i];
+    int st = __atomic_load_n(&s->state, __ATOMIC_SEQ_CST);
+    const struct fuse_in_header *in = (const void *)s->buf;
+    size_t len = 0;
+    if (st == S_BUSY) len = s->len;
+    else if (st == S_READING && in->len >= sizeof(*in) && in->len <= SLOT_BUF) len = in->len;
+    s->state = S_IDLE;
+    if (!len) continue;
+    memcpy(copy, s->buf, len);
+    process(w, copy, len);
+    n++;
+  }
+  free(copy);
+  return n;
+}
+
+static int worker_main(int fd, struct journal *j, const struct fsv_opts *o) {
+  struct worker *w = calloc(1, sizeof(*w));
+  if (!w) return 1;
+  w->fd = fd;
+  w->j = j;
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->cond, NULL);
+  int rc = 1;
+  struct cell_err err = {0};
+  struct fsv_tls rtls;
+  memset(&rtls, 0, sizeof(rtls));
+  if (fsv_ctx_init(&w->ctx, o, &err) < 0) {
+    fprintf(stderr, "cellfs worker: %s\n", err.msg);
+    goto out_free;
+  }
+  if (fsv_handles_init(j->gen) < 0) goto out_ctx;
+  char *argv[] = {"cellfs", o->debug > 1 ? "-d" : NULL, NULL};
+  struct fuse_args args = FUSE_ARGS_INIT(o->debug > 1 ? 2 : 1, argv);
+  w->se = fuse_session_new(&args, &fsv_ops, sizeof(fsv_ops), &w->ctx);
+  fuse_opt_free_args(&args);
+  if (!w->se) goto out_handles;
+  char fdpath[32];
+  snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+  if (fuse_session_mount(w->se, fdpath) != 0) goto out_session;
+  /* replay the kernel's FUSE_INIT into this fresh session */
+  char init[INIT_MAX];
+  memcpy(init, j->init, j->init_len);
+  process(w, init, j->init_len);
+  int recovered = recover_slots(w, &rtls);
+  if (o->debug && recovered)
+    fprintf(stderr, "cellfs worker: answered %d requests of a dead worker\n", recovered);
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGUSR2);
+  sigaddset(&mask, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &mask, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_usr1; /* no SA_RESTART: interrupts read() */
+  sigaction(SIGUSR1, &sa, NULL);
+
+  w->nthreads = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
+  for (int i = 0; i < w->nthreads; i++) {
+    w->thr[i].w = w;
+    w->thr[i].slot = &j->slots[i];
+    if (pthread_create(&w->thr[i].tid, NULL, serve, &w->thr[i]) == 0) w->thr[i].started = 1;
+  }
+  if (pthread_create(&w->sampler, NULL, sampler, w) == 0) w->sampler_started = 1;
+
+  sigdelset(&mask, SIGUSR1);
+  int sig = 0;
+  sigwait(&mask, &sig);
+  pthread_mutex_lock(&w->lock);
+  w->exiting = 1;
+  pthread_cond_broadcast(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+  for (int i = 0; i < w->nthreads; i++) {
+    if (!w->thr[i].started) continue;
+    for (;;) {
+      pthread_kill(w->thr[i].tid, SIGUSR1);
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 50 * 1000000;
+      if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+      }
+      if (pthread_timedjoin_np(w->thr[i].tid, NULL, &ts) == 0) break;
+    }
+    tls_free(&w->thr[i].tls);
+  }
+  if (w->sampler_started) pthread_join(w->sampler, NULL);
+  rc = 0;
+out_session:
+  fuse_session_destroy(w->se); /* closes this worker's copy of the fd */
+out_handles:
+  fsv_handles_free();
+out_ctx:
+  fsv_ctx_free(&w->ctx);
+out_free:
+  tls_free(&rtls);
+  pthread_cond_destroy(&w->cond);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+  return rc;
+}
+
+/* ------------------------------------------------------------ supervisor */
+
+static int mkdir_p(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof(buf), "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
+  return 0;
+}
+
+static pid_t start_worker(int fd, struct journal *j, const struct fsv_opts *o,
+                          const sigset_t *oldmask) {
+  j->gen++;
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, oldmask, NULL);
+    prctl(PR_SET_NAME, "cellfs-worker");
+    _exit(worker_main(fd, j, o));
+  }
+  return pid;
+}
+
+int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
+  const char *mp = o->mountpoint;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max; /* many cgroups: many cached fds */
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (mkdir_p(mp) < 0) return cell_error(err, errno, "create mountpoint %s", mp);
+  struct journal *j = mmap(NULL, sizeof(*j), PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (j == MAP_FAILED) return cell_error(err, errno, "map the request journal");
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    munmap(j, sizeof(*j));
+    return cell_error(err, errno, "open /dev/fuse");
+  }
+  char data[256];
+  snprintf(data, sizeof(data),
+           "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions,"
+           "max_read=131072",
+           fd);
+  if (mount("cellfs", mp, "fuse.cellfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+            data) < 0) {
+    int e = errno;
+    close(fd);
+    munmap(j, sizeof(*j));
+    return cell_error(err, e, "mount fuse.cellfs on %s", mp);
+  }
+  /* the kernel queues FUSE_INIT at mount time; keep it for every worker */
+  ssize_t n;
+  do {
+    n = read(fd, j->slots[0].buf, SLOT_BUF);
+  } while (n < 0 && errno == EINTR);
+  const struct fuse_in_header *in = (const void *)j->slots[0].buf;
+  if (n < (ssize_t)sizeof(*in) || in->opcode != FUSE_INIT || (size_t)n > INIT_MAX) {
+    int e = n < 0 ? errno : EPROTO;
+    umount2(mp, MNT_DETACH);
+    close(fd);
+    munmap(j, sizeof(*j));
+    return cell_error(err, e, "read FUSE_INIT from /dev/fuse for %s", mp);
+  }
+  memcpy(j->init, j->slots[0].buf, (size_t)n);
+  j->init_len = (uint32_t)n;
+
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, &old);
+  signal(SIGPIPE, SIG_IGN);
+
+  pid_t worker = start_worker(fd, j, o, &old);
+  if (worker < 0) {
+    int e = errno;
+    umount2(mp, MNT_DETACH);
+    close(fd);
+    munmap(j, sizeof(*j));
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return cell_error(err, e, "fork the cellfs worker");
+  }
+  if (o->debug) fprintf(stderr, "cellfs: mounted %s, worker %d\n", mp, (int)worker);
+  time_t started = time(NULL);
+  int fast_deaths = 0, rc = 0;
+  for (;;) {
+    siginfo_t si;
+    int sig = sigwaitinfo(&mask, &si);
+    if (sig < 0) continue;
+    if (sig == SIGCHLD) {
+      int status;
+      pid_t p;
+      int worker_gone = 0, clean = 0;
+      while ((p = waitpid(-1, &status, WNOHANG)) > 0)
+        if (p == worker) {
+          worker_gone = 1;
+          clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        }
+      if (!worker_gone) continue;
+      if (clean) break; /* unmounted under us: nothing left to serve */
+      if (o->debug)
+        fprintf(stderr, "cellfs: worker %d died (%s %d), restarting\n", (int)worker,
+                WIFSIGNALED(status) ? "signal" : "status",
+                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+      fast_deaths = time(NULL) - started < 2 ? fast_deaths + 1 : 0;
+      if (fast_deaths > 3) {
+        struct timespec ts = {0, 200 * 1000000};
+        nanosleep(&ts, NULL);
+      }
+      worker = start_worker(fd, j, o, &old);
+      started = time(NULL);
+      if (worker < 0) {
+        rc = cell_error(err, errno, "restart the cellfs worker");
+        umount2(mp, MNT_DETACH);
+        break;
+      }
+    } else {
+      umount2(mp, MNT_DETACH);
+      kill(worker, SIGTERM);
+      int status;
+      while (waitpid(worker, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+  }
+  close(fd);
+  munmap(j, sizeof(*j));
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return rc;
+}

@@ -543,6 +543,11 @@ int cell_cg_create(const char *cgroups_path, const char *id, struct cell_cgroup 
                    struct cell_err *err) {
   enum cell_cg_layout layout;
   if (cell_cg_detect(&layout, err) < 0) return -1;
+  return cell_cg_create_as(layout, cgroups_path, id, out, err);
+}
+
+int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
+                      struct cell_cgroup **out, struct cell_err *err) {
   char *pc = NULL, *mi = NULL;
   if (cell_cg_read("/proc/self/cgroup", &pc, err) < 0) return -1;
   if (cell_cg_read("/proc/self/mountinfo", &mi, err) < 0) {

@@ -25,6 +25,11 @@ int cell_cg_resolve(enum cell_cg_layout layout, const char *proc_cgroup, const c
                     const char *cgroups_path, const char *id, bool systemd_running,
                     struct cell_cgroup **out, struct cell_err *err);
 
+/* cell_cg_create with a given layout (tests treat a hybrid host's
+ * /sys/fs/cgroup/unified as a pure v2 system with it). */
+int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
+                      struct cell_cgroup **out, struct cell_err *err);
+
 /* Expand a systemd "slice:prefix:name" path to a cgroupfs path. */
 int cell_cg_systemd_path(const char *spec, char *out, size_t outlen, struct cell_err *err);
 

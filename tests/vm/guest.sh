@@ -79,7 +79,9 @@ enable_all $cgtest
 
 export CELL_VM=1 CELL_VM_CGROUP=$cgtest
 cd "$CELL_VM_CWD" || fail "cd $CELL_VM_CWD"
-log "running bats on ${#CELL_VM_FILES[@]} file(s)"
+read -r up _ < /proc/uptime
+echo "$up" > "$out/uptime"
+log "running bats on ${#CELL_VM_FILES[@]} file(s), ${up}s after the kernel started"
 (
 	echo "$BASHPID" > $cgtest/runner/cgroup.procs || exit 125
 	exec bats --tap "${CELL_VM_FILES[@]}"

@@ -115,7 +115,7 @@ tap_off=0 con_off=0 booted= timed_out=
 while kill -0 "$qpid" 2>/dev/null; do
   if [ -z "$booted" ] && [ -e "$run/out/tap" ]; then
     booted=$(elapsed)
-    note "guest up, bats started after ${booted}s"
+    note "guest up, bats started ${booted}s after qemu started ($(cat "$run/out/uptime" 2>/dev/null || echo '?')s of guest uptime)"
   fi
   flush "$run/out/tap" tap_off
   [ "${CELL_VM_VERBOSE:-0}" = 1 ] && flush "$run/console.log" con_off >&2

@@ -43,7 +43,7 @@ fetch_kernel() {
   rm -rf "$dl" "$vmdir/kernel.tmp"
   mkdir -p "$dl"
   # apt's sandbox user cannot write under build/: that warning is harmless.
-  (cd "$dl" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+  (cd "$dl" && apt-get download -qq "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
   deb=$(compgen -G "$dl/${pkg}_*.deb" | head -n1 || true)
   [ -n "$deb" ] || die "apt-get download $pkg produced no .deb in $dl"
   mkdir -p "$vmdir/kernel.tmp"

@@ -60,6 +60,8 @@ kernel=$(sed -n 1p <<<"$image")
 initrd=$(sed -n 2p <<<"$image")
 
 mkdir -p "$vmdir/runs"
+# runs kept for inspection (failures, CELL_VM_KEEP) go after a day
+find "$vmdir/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null
 run=$(mktemp -d "$vmdir/runs/run.XXXXXX") || usage_error "cannot create a run directory in $vmdir/runs"
 mkdir "$run/out"
 qpid=

@@ -90,8 +90,9 @@ new_cgroup() {
 	[ "$(cat "$cg/cpu.max")" = "50000 100000" ]
 	echo 0 > "$cg/cpuset.cpus"
 	[ "$(cat "$cg/cpuset.cpus.effective")" = 0 ]
+	# io.max comes from blk-throttle (CONFIG_BLK_DEV_THROTTLING)
 	[ -f "$cg/io.stat" ]
-	echo 250 > "$cg/io.weight" 2>/dev/null || [ -f "$cg/io.max" ]
+	[ -f "$cg/io.max" ]
 	echo 0 > "$cg/hugetlb.2MB.max"
 	[ "$(cat "$cg/hugetlb.2MB.max")" = 0 ]
 }

@@ -6,13 +6,20 @@
 
 .PHONY: cellfs cellfs-deps cellfs-bench
 
-FSV_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
+# Repeat the project flags: `make CFLAGS=...` (the asan build) replaces the
+# top Makefile's `CFLAGS +=` line, and cellfs must stay -Werror clean there too.
+FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Iruntime -Ifsview \
+              $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
 FSV_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3) -lpthread
 FSV_SRCS   := $(filter-out fsview/main.c,$(wildcard fsview/*.c))
-FSV_OBJS   := $(FSV_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/runtime/error.o
+FSV_OBJS   := $(FSV_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/fsview/error.o
 FSV_TESTS  := $(patsubst tests/fsview/test_%.c,$(BUILD)/tests/test_fsview_%,$(wildcard tests/fsview/test_*.c))
 
 $(BUILD)/obj/fsview/%.o: fsview/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FSV_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/fsview/error.o: runtime/error.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(FSV_CFLAGS) -c -o $@ $<
 
@@ -35,7 +42,7 @@ unit: $(FSV_TESTS)
 # benchmark helpers
 $(BUILD)/bench/readbench: tests/bench/readbench.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< -lpthread
+	$(CC) $(CFLAGS) $(FSV_CFLAGS) -o $@ $< -lpthread
 
 $(BUILD)/bench/fusefloor: tests/bench/fusefloor.c
 	@mkdir -p $(dir $@)

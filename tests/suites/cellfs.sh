@@ -2,7 +2,6 @@
 # cellfs suite: installs its packages, builds the daemon (plain and
 # sanitizer builds) and the bench reader, then runs the bats files in
 # tests/fsview/ (end to end on this host, restart survival, valgrind, ASan).
-# quick
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"

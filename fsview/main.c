@@ -19,7 +19,7 @@ static void usage(FILE *f) {
           "  -d, --daemon          detach once mounted (default: foreground)\n"
           "  -f, --foreground      stay in the foreground (default)\n"
           "      --no-quota-view   count every cpuset CPU, ignoring the CPU quota\n"
-          "  -t, --threads N       threads serving requests (default 4)\n"
+          "  -t, --threads N       threads serving requests (default 8)\n"
           "      --pid-cache-ms N  how long a reader's cgroup is cached (default 1000)\n"
           "  -v, --verbose         log worker restarts and read errors (twice: FUSE debug)\n"
           "  -h, --help            this text\n"
@@ -28,7 +28,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   struct fsv_opts o = {
-      .mountpoint = "/var/lib/cellfs", .quota_view = 1, .threads = 4, .pid_cache_ms = 1000};
+      .mountpoint = "/var/lib/cellfs", .quota_view = 1, .threads = 8, .pid_cache_ms = 1000};
   static const struct option lo[] = {
       {"daemon", no_argument, NULL, 'd'},       {"foreground", no_argument, NULL, 'f'},
       {"no-quota-view", no_argument, NULL, 'Q'}, {"threads", required_argument, NULL, 't'},

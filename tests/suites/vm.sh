@@ -6,7 +6,7 @@
 # Extra guest bats files: CELL_VM_EXTRA_BATS="path/a.bats path/b.bats".
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cell-vm-suite.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 n=0

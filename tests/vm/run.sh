@@ -113,7 +113,8 @@ flush() {
     printf -v "$var" %s "$size"
   fi
 }
-tap_off=0 con_off=0 booted= timed_out=
+# shellcheck disable=SC2034 # the offsets are updated through flush's printf -v
+tap_off=0 con_off=0 booted='' timed_out=''
 while kill -0 "$qpid" 2>/dev/null; do
   if [ -z "$booted" ] && [ -e "$run/out/tap" ]; then
     booted=$(elapsed)

@@ -1,0 +1,25 @@
+# bench.mk - the container start benchmark (tests/bench) and its smoke suite.
+#
+#   make bench-deps            install crun, runc, gnuplot-nox, busybox-static, jq
+#                              (only what is missing; idempotent)
+#   make build/bench/startbench   the C driver that times create/start/wait/delete
+#   make bench                 (top Makefile) runs tests/bench/run.sh; this fragment
+#                              adds the two prerequisites above to it.
+
+BENCH_DEB_PKGS = crun runc gnuplot-nox busybox-static jq util-linux
+
+.PHONY: bench-deps
+
+bench-deps:
+	@missing=$$(for p in $(BENCH_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "bench-deps: installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The driver uses only libc; it is not part of libcell.
+$(BUILD)/bench/startbench: tests/bench/startbench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench: bench-deps $(BUILD)/bench/startbench

@@ -1,5 +1,6 @@
 /* caps.c - capability sets: parsing and application (see caps.h). */
 #include "caps.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,11 +215,14 @@ int cell_caps_apply(const struct cell_caps *c, struct cell_err *err) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
       int e = errno;
       const char *name = cell_cap_name(cap);
-      if (e == EPERM)
-        return cell_error(err, e,
-                          "raising ambient capability %s: it must also be in the "
-                          "permitted and inheritable sets",
-                          name ? name : "?");
+      /* As runc: an ambient capability the kernel refuses (not in the
+       * permitted and inheritable sets) is a warning, not an error, since
+       * `runc spec` itself writes ambient without inheritable. */
+      if (e == EPERM) {
+        cell_warn("cannot raise ambient capability %s: it must also be in the permitted and inheritable sets",
+                  name ? name : "?");
+        continue;
+      }
       return cell_error(err, e, "raising ambient capability %s", name ? name : "?");
     }
   }

@@ -51,6 +51,7 @@ struct prepared {
   int fifo_fd;  /* O_PATH of exec.fifo */
   int clone_flags, unshare_flags;
   bool user_join, need_fork;
+  int lock_fd, root_fd; /* the runtime's; the init must not keep the state lock */
 };
 
 void cell_now_rfc3339(char *buf, size_t n) {
@@ -206,6 +207,8 @@ static void container_init(struct prepared *p) {
   static char state_text[8192];
   int fd;
 
+  close(p->lock_fd);
+  close(p->root_fd);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0 || strcmp(msg, "go")) _exit(1);
   prctl(PR_SET_PDEATHSIG, 0);
@@ -383,6 +386,38 @@ static int save_config_copy(int dirfd, const struct cell_spec *s, struct cell_er
   return 0;
 }
 
+/* linux.resources plus the device rules every container needs: the default
+ * /dev nodes and the ones in linux.devices are allowed after the configured
+ * rules (later rules win), as runc and crun do. */
+static cJSON *resources_with_default_devices(const struct cell_spec *s) {
+  cJSON *res = s->resources ? cJSON_Duplicate(s->resources, 1) : cJSON_CreateObject();
+  cJSON *devs = cJSON_GetObjectItem(res, "devices");
+  if (!devs) return res; /* no device rules configured: leave the device cgroup alone */
+  static const long defaults[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}};
+  for (size_t i = 0; i < sizeof defaults / sizeof *defaults + s->ndevices; i++) {
+    char type[2] = "c";
+    long major, minor;
+    if (i < sizeof defaults / sizeof *defaults) {
+      major = defaults[i][0];
+      minor = defaults[i][1];
+    } else {
+      const struct cell_device *d = &s->devices[i - sizeof defaults / sizeof *defaults];
+      if (d->type == 'p') continue;
+      type[0] = d->type == 'b' ? 'b' : 'c';
+      major = (long)d->major;
+      minor = (long)d->minor;
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddBoolToObject(r, "allow", 1);
+    cJSON_AddStringToObject(r, "type", type);
+    cJSON_AddNumberToObject(r, "major", (double)major);
+    if (minor >= 0) cJSON_AddNumberToObject(r, "minor", (double)minor);
+    cJSON_AddStringToObject(r, "access", "rwm");
+    cJSON_AddItemToArray(devs, r);
+  }
+  return res;
+}
+
 /* Enter the time namespace for our children and join a pid namespace by path. */
 static int parent_namespaces(struct prepared *p, struct cell_err *err) {
   struct cell_spec *s = &p->spec;
@@ -454,7 +489,12 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   if (rc == 0) rc = save_config_copy(dirfd, s, err);
   if (rc < 0) goto out_st;
   rc = -1;
-  if (s->resources && cg && cell_cg_apply_resources(cg, s->resources, err) < 0) goto out_st;
+  if (cg) {
+    cJSON *res = resources_with_default_devices(s);
+    int r = cell_cg_apply_resources(cg, res, err);
+    cJSON_Delete(res);
+    if (r < 0) goto out_st;
+  }
   if (mkfifoat(dirfd, "exec.fifo", 0600) < 0) {
     cell_error(err, errno, "create exec.fifo");
     goto out_st;
@@ -471,6 +511,8 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   if (parent_namespaces(&p, err) < 0) goto out_st;
   if (p.need_fork) prctl(PR_SET_CHILD_SUBREAPER, 1);
   p.sock = socks[1];
+  p.lock_fd = dirfd;
+  p.root_fd = rootfd;
   pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) {
     cell_error(err, errno, "linux.namespaces: clone the container init");

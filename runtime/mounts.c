@@ -243,14 +243,27 @@ static int mount_idmapped(const struct cell_mount *m, const char *target, struct
 }
 
 /* Parse /proc/self/cgroup into "controllers:path" lines for the cgroup mount. */
-static int mount_cgroup_v1(const struct cell_mount *m, int dstfd, unsigned long flags, bool cgns,
+static int reopen_dir(int rootfd, const char *path, char *target, size_t tlen, struct cell_err *err) {
+  int p = cell_open_in_root(rootfd, path, false, false, err);
+  if (p < 0) return -1;
+  snprintf(target, tlen, "/proc/self/fd/%d", p);
+  int d = open(target, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int e = errno;
+  close(p);
+  if (d < 0) return cell_error(err, e, "open %s", path);
+  snprintf(target, tlen, "/proc/self/fd/%d", d);
+  return d;
+}
+
+static int mount_cgroup_v1(const struct cell_mount *m, int rootfd, int dstfd, unsigned long flags, bool cgns,
                            struct cell_err *err) {
   char target[64];
   FDPATH(target, dstfd);
   if (mount("tmpfs", target, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
     return cell_error(err, errno, "mount tmpfs on %s", m->destination);
-  int dir = open(target, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (dir < 0) return cell_error(err, errno, "open %s", m->destination);
+  /* the fd still names the directory under the new tmpfs: resolve again */
+  int dir = reopen_dir(rootfd, m->destination, target, sizeof target, err);
+  if (dir < 0) return -1;
   FILE *f = fopen("/proc/self/cgroup", "re");
   if (!f) {
     close(dir);
@@ -339,14 +352,14 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
     }
   }
   unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+  bool need_remount = false;
   if (m->bind) {
     if (m->idmap && m->nuidmap) {
       rc = mount_idmapped(m, target, err);
     } else if (mount(m->source, target, NULL, MS_BIND | (m->rec ? MS_REC : 0), NULL) < 0) {
       rc = cell_error(err, errno, "mounts[%zu]: bind %s on %s", idx, m->source, m->destination);
     }
-    if (rc == 0 && flags && remount_flags(target, flags, NULL) < 0)
-      rc = cell_error(err, errno, "mounts[%zu]: remount %s with its options", idx, m->destination);
+    need_remount = flags != 0;
   } else if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
     bool cgns = cell_spec_has_ns(s, CLONE_NEWCGROUP);
     bool v2host = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
@@ -363,11 +376,12 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
         if (f) fclose(f);
         self[strcspn(self, "\n")] = 0;
         snprintf(src, sizeof src, "%s%s", v2host ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", self);
-        if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0 || (flags && remount_flags(target, flags, NULL) < 0))
+        if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
           rc = cell_error(err, errno, "mounts[%zu]: bind %s on %s", idx, src, m->destination);
+        need_remount = flags != 0;
       }
     } else {
-      rc = mount_cgroup_v1(m, dst, flags, cgns, err);
+      rc = mount_cgroup_v1(m, rootfd, dst, flags, cgns, err);
       if (rc < 0) cell_error_wrap(err, "mounts[%zu]", idx);
     }
   } else {
@@ -377,14 +391,25 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
       rc = cell_error(err, errno, "mounts[%zu]: mount %s (%s) on %s with options \"%s\"", idx,
                       m->source ? m->source : type, type, m->destination, m->data ? m->data : "");
     } else if (olddir >= 0) {
-      int nd = open(target, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-      if (nd >= 0) {
+      char nt[64];
+      int nd = reopen_dir(rootfd, m->destination, nt, sizeof nt, err);
+      if (nd < 0) rc = -1;
+      else {
         if (copy_tree(olddir, nd) < 0) rc = cell_error(err, errno, "mounts[%zu]: tmpcopyup into %s", idx, m->destination);
         close(nd);
       }
     }
     if (olddir >= 0) close(olddir);
   }
+  /* The fd names the directory under the new mount: resolve it again to reach the mount itself. */
+  if (rc == 0 && (need_remount || m->propagation)) {
+    close(dst);
+    dst = cell_open_in_root(rootfd, m->destination, false, false, err);
+    if (dst < 0) return cell_error_wrap(err, "mounts[%zu].destination", idx);
+    FDPATH(target, dst);
+  }
+  if (rc == 0 && need_remount && remount_flags(target, flags, NULL) < 0)
+    rc = cell_error(err, errno, "mounts[%zu]: remount %s with its options", idx, m->destination);
   if (rc == 0 && m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
     rc = cell_error(err, errno, "mounts[%zu]: set propagation of %s", idx, m->destination);
   if (rc == 0 && (m->attr_set || m->attr_clr)) {

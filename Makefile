@@ -3,7 +3,7 @@
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Iruntime -Icgroups -Ifsview
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Iruntime -Icgroups -Ifsview
 LDLIBS_CELL = -lcjson -lseccomp -lcap
 PREFIX  ?= /usr/local
 BUILD   ?= build

@@ -1,0 +1,240 @@
+#!/usr/bin/env bats
+# Failures: clear messages naming what failed, runc's exit codes, JSON logs,
+# and nothing left behind (state, cgroups, processes, mounts) after a failed
+# create/run.
+
+load helpers
+
+# try_run [create|run] - a failing create/run of the default bundle with
+# the container's stdio on a file; sets $status and $output.
+try() {
+  rt_bg "$BATS_TEST_TMPDIR/try.out" "$1" --bundle "$BUNDLE" "$ID"
+}
+
+expect_failure_clean() { # create|run
+  try "$1"
+  echo "$1 -> $status: $output"
+  [ "$status" -ne 0 ]
+  assert_no_leftovers "$ID" "$BUNDLE"
+}
+
+@test "missing binary in PATH: create and run fail with 'executable file not found in \$PATH'" {
+  set_args nosuchbinary-xyz
+  for cmd in create run; do
+    expect_failure_clean "$cmd"
+    [[ $output == *'executable file not found in $PATH'* ]]
+    [[ $output == *nosuchbinary-xyz* ]]
+  done
+}
+
+@test "absolute missing path: 'no such file or directory'" {
+  set_args /nosuch/dir/binary
+  for cmd in create run; do
+    expect_failure_clean "$cmd"
+    echo "$output" | grep -qi 'no such file or directory'
+    [[ $output == */nosuch/dir/binary* ]]
+  done
+}
+
+@test "non-executable file: 'permission denied'" {
+  set_args /etc/passwd
+  expect_failure_clean run
+  echo "$output" | grep -qi 'permission denied'
+  [[ $output == */etc/passwd* ]]
+}
+
+@test "a directory as the program fails" {
+  set_args /usr/bin
+  expect_failure_clean run
+}
+
+# log_objects FILE - check every line is a JSON log object; print the count
+# of level "error" objects.
+log_errors() {
+  local f=$1
+  [ -s "$f" ] || { echo "empty log $f" >&2; return 1; }
+  jq -e 'type == "object" and (.level | type) == "string" and (.msg | type) == "string"
+         and (.time | type) == "string"' "$f" >/dev/null || { cat "$f" >&2; return 1; }
+  jq -s '[.[] | select(.level == "error")] | length' "$f"
+}
+
+@test "--log FILE --log-format json: one JSON error object per failed invocation" {
+  set_args nosuchbinary-xyz
+  log=$BATS_TEST_TMPDIR/log.json
+  rt_bg "$BATS_TEST_TMPDIR/o" --log "$log" --log-format json run --bundle "$BUNDLE" "$ID"
+  [ "$status" -ne 0 ]
+  [ "$(log_errors "$log")" -eq 1 ]
+  jq -e 'select(.level == "error") | .msg | contains("executable file not found in $PATH")' "$log"
+  # the time is RFC 3339
+  jq -e -r 'select(.level == "error") | .time' "$log" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
+
+  # the log is appended to: a second failure adds exactly one more error object
+  run runtime --log "$log" --log-format=json state no-such-ct
+  [ "$status" -ne 0 ]
+  [ "$(log_errors "$log")" -eq 2 ]
+  jq -e -s 'map(select(.level == "error"))[1].msg | contains("container does not exist")' "$log"
+
+  # a config error too
+  echo '{bad json' >"$BUNDLE/config.json"
+  run runtime --log "$log" --log-format=json create --bundle "$BUNDLE" "$ID"
+  [ "$status" -ne 0 ]
+  [ "$(log_errors "$log")" -eq 3 ]
+}
+
+@test "both --log-format json and --log-format=json are accepted; a bad format is rejected" {
+  run runtime --log-format json list -q
+  [ "$status" -eq 0 ]
+  run runtime --log-format=json list -q
+  [ "$status" -eq 0 ]
+  run runtime --log-format=text list -q
+  [ "$status" -eq 0 ]
+  run runtime --log-format=bogus list -q
+  [ "$status" -ne 0 ]
+  [[ $output == *bogus* ]]
+}
+
+@test "cell: every failure writes exactly one JSON error object, and nothing else on success" {
+  cell_only
+  log=$BATS_TEST_TMPDIR/log.json
+  n=0
+  set_args nosuchbinary-xyz
+  for args in "state no-such" "start no-such" "kill no-such" "delete no-such" "run --bundle $BUNDLE $ID" \
+              "create --bundle $BATS_TEST_TMPDIR/nobundle $ID" "exec no-such true"; do
+    rt_bg "$BATS_TEST_TMPDIR/o" --log "$log" --log-format json $args
+    [ "$status" -ne 0 ]
+    n=$((n + 1))
+    [ "$(log_errors "$log")" -eq "$n" ]
+    [ "$(wc -l <"$log")" -eq "$n" ]
+  done
+  run runtime --log "$log" --log-format json list
+  [ "$status" -eq 0 ]
+  [ "$(wc -l <"$log")" -eq "$n" ]
+}
+
+@test "bad JSON in config.json fails cleanly" {
+  echo '{"ociVersion": "1.0.2", "process": {' >"$BUNDLE/config.json"
+  expect_failure_clean run
+  is_cell || return 0 # runc says only "unexpected EOF"
+  [[ $output == *config.json* ]]
+}
+
+@test "missing config.json fails naming it" {
+  rm "$BUNDLE/config.json"
+  expect_failure_clean create
+  [[ $output == *config.json* ]]
+}
+
+@test "wrong type: process.args as a string names the field" {
+  update_config '.process.args = "notarray"'
+  expect_failure_clean run
+  [[ $output == *args* ]]
+}
+
+@test "wrong type: process.user.uid as a string names the field" {
+  update_config '.process.user.uid = "zero"'
+  expect_failure_clean run
+  [[ $output == *uid* ]]
+}
+
+@test "missing process fails" {
+  update_config 'del(.process)'
+  expect_failure_clean run
+  [[ $output == *process* ]]
+}
+
+@test "relative process.cwd fails naming cwd" {
+  set_args true
+  update_config '.process.cwd = "relative/dir"'
+  expect_failure_clean run
+  echo "$output" | grep -qi cwd
+}
+
+@test "unknown capability: named in the message" {
+  set_args true
+  update_config '.process.capabilities.bounding[1] = "CAP_NOPE"'
+  try run
+  [[ $output == *CAP_NOPE* ]]
+}
+
+@test "cell: unknown capability is an error naming the field" {
+  cell_only
+  set_args true
+  update_config '.process.capabilities.bounding[1] = "CAP_NOPE"'
+  expect_failure_clean run
+  [[ $output == *CAP_NOPE* ]]
+  [[ $output == *capabilities.bounding* ]]
+}
+
+@test "bad rlimit type names the value" {
+  set_args true
+  update_config '.process.rlimits[0].type = "RLIMIT_NOPE"'
+  expect_failure_clean run
+  [[ $output == *RLIMIT_NOPE* ]]
+  is_cell || return 0
+  [[ $output == *rlimits* ]]
+}
+
+@test "unknown namespace type names the value" {
+  set_args true
+  update_config '.linux.namespaces += [{"type": "bogusns"}]'
+  expect_failure_clean run
+  [[ $output == *bogusns* ]]
+  is_cell || return 0
+  [[ $output == *namespaces* ]]
+}
+
+@test "bad mount option fails during init and leaves nothing behind" {
+  set_args true
+  update_config '.mounts += [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["bogusopt=1"]}]'
+  for cmd in create run; do
+    expect_failure_clean "$cmd"
+    [[ $output == */mnt* ]]
+  done
+}
+
+@test "missing rootfs fails naming it" {
+  set_args true
+  update_config '.root.path = "no-such-rootfs"'
+  expect_failure_clean run
+  [[ $output == *no-such-rootfs* ]]
+}
+
+@test "a failing createRuntime / prestart hook fails create and cleans up" {
+  set_args true
+  update_config '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]'
+  expect_failure_clean create
+  echo "$output" | grep -qi hook
+  update_config 'del(.hooks) | .hooks.prestart = [{"path": "/bin/false"}]'
+  expect_failure_clean run
+  echo "$output" | grep -qi hook
+}
+
+@test "hooks run with the state on stdin" {
+  set_args true
+  out=$BATS_TEST_TMPDIR/hook-state.json
+  update_config '.hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o)"]}]
+                 | .hooks.poststop = [{"path": "/bin/sh", "args": ["sh", "-c", "echo poststop > \($o).stop"]}]' \
+    "$BUNDLE" --arg o "$out"
+  run runtime run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  jq -e --arg id "$ID" --arg b "$BUNDLE" '.id == $id and .bundle == $b and (.pid > 0)' "$out"
+  [ "$(cat "$out.stop")" = poststop ]
+}
+
+@test "invalid container ids are rejected and create nothing outside --root" {
+  set_args true
+  for bad in ../escape-id a/b .. ""; do
+    run runtime create --bundle "$BUNDLE" "$bad" </dev/null
+    [ "$status" -ne 0 ]
+  done
+  [ ! -e "$BATS_TEST_TMPDIR/escape-id" ]
+  [ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "unknown command and unknown global flag fail" {
+  run runtime no-such-command
+  [ "$status" -ne 0 ]
+  run "$CELL" --no-such-flag list
+  [ "$status" -ne 0 ]
+  [[ $output == *no-such-flag* ]]
+}

@@ -237,6 +237,9 @@ cell_setup() {
   new_bundle "$BUNDLE" "$ID" sh
 }
 
+# track_mount PATH - a mount the test itself made; teardown undoes it.
+track_mount() { echo "$1" >>"$BATS_TEST_TMPDIR/own-mounts"; }
+
 cell_teardown() {
   local id d problems= m
   if [ -f "$BATS_TEST_TMPDIR/ids" ]; then
@@ -251,6 +254,11 @@ cell_teardown() {
         remove_cgroup_dir "$d" || problems+="(could not remove $d) "
       done
     done <"$BATS_TEST_TMPDIR/ids"
+  fi
+  if [ -f "$BATS_TEST_TMPDIR/own-mounts" ]; then
+    for m in $(sort -r "$BATS_TEST_TMPDIR/own-mounts"); do
+      while mountpoint -q "$m"; do umount -l "$m" || break; done
+    done
   fi
   # Leaked mounts below the test dir: undo them (deepest first), then fail.
   for m in $(mounts_under "$BATS_TEST_TMPDIR" | sort -r); do

@@ -219,7 +219,7 @@ int cell_caps_apply(const struct cell_caps *c, struct cell_err *err) {
        * permitted and inheritable sets) is a warning, not an error, since
        * `runc spec` itself writes ambient without inheritable. */
       if (e == EPERM) {
-        cell_warn("cannot raise ambient capability %s: it must also be in the permitted and inheritable sets",
+        cell_debug("cannot raise ambient capability %s: it must also be in the permitted and inheritable sets",
                   name ? name : "?");
         continue;
       }

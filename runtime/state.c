@@ -50,7 +50,7 @@ int cell_root_open(const char *root, bool create, struct cell_err *err) {
 
 int cell_state_create_dir(int rootfd, const char *id, struct cell_err *err) {
   if (mkdirat(rootfd, id, 0711) < 0) {
-    if (errno == EEXIST) return cell_error(err, 0, "container with id exists: %s", id);
+    if (errno == EEXIST) return cell_error(err, 0, "container with id %s already exists", id);
     return cell_error(err, errno, "create state directory for %s", id);
   }
   int fd = openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_CLOEXEC);

@@ -84,6 +84,8 @@ if [ "${1:-}" = --in-private-ns ]; then
   exec "$@"
 fi
 in_ns() { unshare -m -C --propagation private "$self" --in-private-ns "$@"; }
+# the same with the step timeout, for the probes outside the driver
+in_ns_t() { timeout -k 5 "${BENCH_TIMEOUT:-20}" unshare -m -C --propagation private "$self" --in-private-ns "$@"; }
 
 # ---- outside: prepare, run, check, plot --------------------------------
 out=${BENCH_OUT:-$top/build/bench}
@@ -168,13 +170,18 @@ trap cleanup EXIT
 probe() { # name runtime
   local name=$1 rt=$2 root="$out/state/probe-$1" pidf="$out/state/probe-$1.pid" id="probe-${cg_rel##*/}"
   local pid ctrls path own verdict=below bad= mem=
-  if ! in_ns "$rt" --root "$root" create --bundle "$bundle" --pid-file "$pidf" "$id" \
+  if ! in_ns_t "$rt" --root "$root" create --bundle "$bundle" --pid-file "$pidf" "$id" \
        >/dev/null 2>"$out/state/probe.err"; then
     printf '%s\tfailed\tcreate: %s\n' "$name" "$(tail -c 400 "$out/state/probe.err" | tr '\n\t' '  ')"
-    in_ns "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+    in_ns_t "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
     return
   fi
-  pid=$(cat "$pidf")
+  pid=$(cat "$pidf" 2>/dev/null || true)
+  if [ -z "$pid" ] || [ ! -r "/proc/$pid/cgroup" ]; then
+    printf '%s\tfailed\tcreate left no live init in pid file %s\n' "$name" "$pidf"
+    in_ns_t "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+    return
+  fi
   while IFS=: read -r _ ctrls path; do
     [ -n "$ctrls" ] || continue
     own=$(awk -F: -v c="$ctrls" '$2 == c { print $3 }' /proc/self/cgroup)
@@ -182,7 +189,7 @@ probe() { # name runtime
     if [ "$path" != "${own%/}/$cg_rel" ]; then verdict=elsewhere bad+=" $ctrls:$path"; fi
   done <"/proc/$pid/cgroup"
   printf '%s\t%s\tmemory:%s%s\n' "$name" "$verdict" "$mem" "${bad:+ (wrong:$bad)}"
-  in_ns "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+  in_ns_t "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 }
 for a in "${args[@]}"; do
   case $a in *=*) probe "${a%%=*}" "${a#*=}" ;; esac

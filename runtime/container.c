@@ -179,10 +179,42 @@ void cell_cloexec_from(int from) {
 }
 
 /* The final steps shared by init and exec: user, capabilities, NNP, seccomp, execve. */
+/* HOME from the container's /etc/passwd when the environment has none, as runc does. */
+static char **env_with_home(char **env, uid_t uid) {
+  size_t n = 0;
+  for (char **e = env; e && *e; e++, n++)
+    if (!strncmp(*e, "HOME=", 5)) return env;
+  const char *home = "/";
+  char line[1024], found[PATH_MAX];
+  FILE *f = fopen("/etc/passwd", "re");
+  while (f && fgets(line, sizeof line, f)) {
+    char *fields[7];
+    int k = 0;
+    char *save, *t = line;
+    for (; k < 7; k++) {
+      fields[k] = strsep(&t, ":");
+      if (!fields[k]) break;
+    }
+    (void)save;
+    if (k == 7 && (uid_t)strtoul(fields[2], NULL, 10) == uid && fields[5][0]) {
+      snprintf(found, sizeof found, "%s", fields[5]);
+      home = found;
+      break;
+    }
+  }
+  if (f) fclose(f);
+  char **out = calloc(n + 2, sizeof *out);
+  if (!out) return env;
+  for (size_t i = 0; i < n; i++) out[i] = env[i];
+  if (asprintf(&out[n], "HOME=%s", home) < 0) return env;
+  return out;
+}
+
 void cell_finish_exec(int sock, const char *path, char **args, char **env, struct cell_procattr *pa,
                       struct cell_caps *caps, bool has_caps, struct cell_seccomp *sc, bool seccomp_loaded) {
   struct cell_err err = {0};
   int nfd;
+  env = env_with_home(env, pa->uid);
   if (!pa->no_new_privileges && sc && !seccomp_loaded) {
     if (cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
     seccomp_loaded = true;
@@ -393,15 +425,23 @@ static cJSON *resources_with_default_devices(const struct cell_spec *s) {
   cJSON *res = s->resources ? cJSON_Duplicate(s->resources, 1) : cJSON_CreateObject();
   cJSON *devs = cJSON_GetObjectItem(res, "devices");
   if (!devs) return res; /* no device rules configured: leave the device cgroup alone */
-  static const long defaults[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}};
-  for (size_t i = 0; i < sizeof defaults / sizeof *defaults + s->ndevices; i++) {
+  /* runc's defaults: mknod of any character device, the standard nodes, and ptys. */
+  static const struct {
+    long major, minor;
+    const char *access;
+  } defaults[] = {{-1, -1, "m"}, {1, 3, "rwm"}, {1, 5, "rwm"}, {1, 7, "rwm"}, {1, 8, "rwm"},
+                  {1, 9, "rwm"}, {5, 0, "rwm"}, {5, 1, "rwm"}, {5, 2, "rwm"}, {136, -1, "rwm"}};
+  size_t nd = sizeof defaults / sizeof *defaults;
+  for (size_t i = 0; i < nd + s->ndevices; i++) {
     char type[2] = "c";
     long major, minor;
-    if (i < sizeof defaults / sizeof *defaults) {
-      major = defaults[i][0];
-      minor = defaults[i][1];
+    const char *access = "rwm";
+    if (i < nd) {
+      major = defaults[i].major;
+      minor = defaults[i].minor;
+      access = defaults[i].access;
     } else {
-      const struct cell_device *d = &s->devices[i - sizeof defaults / sizeof *defaults];
+      const struct cell_device *d = &s->devices[i - nd];
       if (d->type == 'p') continue;
       type[0] = d->type == 'b' ? 'b' : 'c';
       major = (long)d->major;
@@ -410,9 +450,9 @@ static cJSON *resources_with_default_devices(const struct cell_spec *s) {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddBoolToObject(r, "allow", 1);
     cJSON_AddStringToObject(r, "type", type);
-    cJSON_AddNumberToObject(r, "major", (double)major);
+    if (major >= 0) cJSON_AddNumberToObject(r, "major", (double)major);
     if (minor >= 0) cJSON_AddNumberToObject(r, "minor", (double)minor);
-    cJSON_AddStringToObject(r, "access", "rwm");
+    cJSON_AddStringToObject(r, "access", access);
     cJSON_AddItemToArray(devs, r);
   }
   return res;
@@ -498,6 +538,19 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   if (mkfifoat(dirfd, "exec.fifo", 0600) < 0) {
     cell_error(err, errno, "create exec.fifo");
     goto out_st;
+  }
+  if (s->nuidmap) {
+    /* the init is root of its user namespace: let it open the fifo */
+    uid_t hu = 0;
+    gid_t hg = 0;
+    for (size_t i = 0; i < s->nuidmap; i++)
+      if (s->uidmap[i].container == 0) hu = (uid_t)s->uidmap[i].host;
+    for (size_t i = 0; i < s->ngidmap; i++)
+      if (s->gidmap[i].container == 0) hg = (gid_t)s->gidmap[i].host;
+    if (fchownat(dirfd, "exec.fifo", hu, hg, 0) < 0) {
+      cell_error(err, errno, "chown exec.fifo to the container's root");
+      goto out_st;
+    }
   }
   p.fifo_fd = openat(dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
   if (p.fifo_fd < 0) {

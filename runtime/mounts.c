@@ -568,7 +568,7 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
   }
   if (chdir("/") < 0) return cell_error(err, errno, "chdir /");
   /* The root's propagation as requested (default: no propagation back to the host). */
-  if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+  if ((s->rootfs_propagation & MS_SHARED) && mount(NULL, "/", NULL, MS_SHARED, NULL) < 0)
     return cell_error(err, errno, "linux.rootfsPropagation: apply to the container root");
   return 0;
 }

@@ -20,6 +20,6 @@ bench-deps:
 # The driver uses only libc; it is not part of libcell.
 $(BUILD)/bench/startbench: tests/bench/startbench.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $< -lm
 
 bench: bench-deps $(BUILD)/bench/startbench

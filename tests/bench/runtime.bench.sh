@@ -9,7 +9,7 @@
 # Environment:
 #   CELL           cell binary (default build/cell); left out if missing
 #   BENCH_RUNTIMES runtimes to compare (default "cell crun runc")
-#   BENCH_ROUNDS   measured rounds (default 30)   BENCH_WARMUP  discarded (1)
+#   BENCH_ROUNDS   measured rounds (default 50)   BENCH_WARMUP  discarded (1)
 #   BENCH_OUT      output directory (default build/bench)
 #   BENCH_TIMEOUT  seconds one step may take (default 20)
 # Files in OUT: samples.tsv (every cycle), summary.tsv, placement.tsv (where
@@ -197,7 +197,7 @@ done >"$out/placement.tsv"
 
 rc=0
 in_ns "$top/build/bench/startbench" -R "$out/state" -b "$bundle" \
-  -n "${BENCH_ROUNDS:-30}" -w "${BENCH_WARMUP:-1}" -t "${BENCH_TIMEOUT:-20}" \
+  -n "${BENCH_ROUNDS:-50}" -w "${BENCH_WARMUP:-1}" -t "${BENCH_TIMEOUT:-20}" \
   -o "$out/samples.tsv" -s "$out/summary.tsv" "${args[@]}" >"$out/table.body" || rc=$?
 trap - EXIT
 cleanup
@@ -206,7 +206,7 @@ ver() { "$1" --version 2>/dev/null | head -n1 || echo "$1: no version"; }
 {
   echo "# container start: create -> start -> wait -> delete of /bin/true (busybox rootfs, crun spec config)"
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  kernel $(uname -r)  cpus $(nproc)  load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# rounds ${BENCH_ROUNDS:-30} interleaved (+${BENCH_WARMUP:-1} warm-up discarded); $(ver crun); $(ver runc); cell: $cell"
+  echo "# rounds ${BENCH_ROUNDS:-50} interleaved (+${BENCH_WARMUP:-1} warm-up discarded); $(ver crun); $(ver runc); cell: $cell"
   echo "# floor = unshare -m -p -u -i -n -C --fork chroot rootfs /bin/true; cpu = user+sys of all processes of one cycle;"
   echo "# peak RSS = largest ru_maxrss of any process in a cycle (runtime or container init)"
   cat "$out/table.body"
@@ -225,7 +225,7 @@ ver() { "$1" --version 2>/dev/null | head -n1 || echo "$1: no version"; }
 cat "$out/table.txt"
 
 if [ -s "$out/summary.tsv" ] && command -v gnuplot >/dev/null; then
-  gnuplot -e "data='$out/summary.tsv'; out='$out/startbench.png'; rounds='${BENCH_ROUNDS:-30}'" \
+  gnuplot -e "data='$out/summary.tsv'; out='$out/startbench.png'; rounds='${BENCH_ROUNDS:-50}'" \
     "$top/tests/bench/startbench.gp" && echo "plot: $out/startbench.png"
 fi
 [ "$(cat "$out/leftovers")" = 0 ] || rc=1

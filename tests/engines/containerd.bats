@@ -13,7 +13,7 @@ load lib
 IMG=docker.io/library/cellbusybox:latest
 NS=celltest
 
-c() { ctr --address "$ENG_CTRD_SOCK" -n "$NS" "$@"; }
+c() { eng_t ctr --address "$ENG_CTRD_SOCK" -n "$NS" "$@"; }
 # task exec with private fifos (ctr's default is /run/containerd/fifo)
 c_exec() { c task exec --fifo-dir "$ENG_TMP/fifo" "$@"; }
 # c_run [ctr run options...] -- ID CMD...

@@ -14,7 +14,7 @@ load lib
 
 IMG=cellbusybox:latest
 
-d() { "$ENG_DOCKER" -H "unix://$ENG_TMP/docker/docker.sock" "$@"; }
+d() { eng_t "$ENG_DOCKER" -H "unix://$ENG_TMP/docker/docker.sock" "$@"; }
 run_d() { d run -d --network none "$@"; }
 
 setup_file() {

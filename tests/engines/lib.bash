@@ -16,6 +16,11 @@ export ENG_IMAGE_DIR
 # The Debian docker client (20.10); /usr/local/bin/docker is a newer one.
 ENG_DOCKER=/usr/bin/docker
 ENG_CGROUP_ROOT=/sys/fs/cgroup
+# Every engine/runtime command runs under this timeout (seconds), so a hung
+# runtime fails its test instead of stalling the suite.
+ENG_CMD_TIMEOUT=${ENG_CMD_TIMEOUT:-60}
+
+eng_t() { timeout -k 5 "$ENG_CMD_TIMEOUT" "$@"; }
 
 eng_log() { echo "# $*" >&3; }
 
@@ -215,9 +220,17 @@ EOF
 # --------------------------------------------------------------- terminal
 
 # eng_tty CMD: run the shell command line CMD on a fresh pty (util-linux
-# script), stdin at EOF.  Output has CRLF line ends; exit status is CMD's.
+# script), stdin at EOF, under the command timeout.  Exit status is CMD's.
+# The output loses the pty's CRs and the "^@" that the pty echoes when
+# script passes on the EOF of its stdin.
 eng_tty() {
-  script -qec "$1" /dev/null </dev/null
+  local out rc
+  out=$(timeout -k 5 "$ENG_CMD_TIMEOUT" script -qec "$1" /dev/null </dev/null)
+  rc=$?
+  out=${out//$'\r'/}
+  out=${out//'^@'/}
+  printf '%s\n' "$out"
+  return $rc
 }
 
 # ------------------------------------------------------------------ waits

@@ -10,7 +10,7 @@ load lib
 
 IMG=localhost/cellbusybox:latest
 
-pm() { podman --runtime cell "$@"; }
+pm() { eng_t podman --runtime cell "$@"; }
 run_d() { pm run -d --cgroup-parent "$ENG_CGPARENT" "$@"; }
 
 setup_file() {
@@ -24,6 +24,9 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 netns = "none"
 
 [network]
+# netavark would create /run/containers/networks on the host; CNI keeps
+# everything (config, lock) in network_config_dir.  No network is used.
+network_backend = "cni"
 network_config_dir = "$d/net"
 
 [engine]
@@ -52,7 +55,7 @@ EOF
   # path /var/lib/containers/cache for root; podman 4.3 has no setting for it.
   # Import in a private mount namespace where that path is a private dir.
   mkdir -p "$d/var-lib-containers"
-  unshare -m --propagation private sh -c '
+  eng_t unshare -m --propagation private sh -c '
     if [ -d /var/lib/containers ]; then
       mount --bind "$1" /var/lib/containers
     else
@@ -68,7 +71,7 @@ EOF
 teardown_file() {
   # only ever with our private configuration: never the host's storage
   if [ -n "${CONTAINERS_CONF:-}" ] && [ -n "${CONTAINERS_STORAGE_CONF:-}" ]; then
-    podman --runtime cell rm -a -f -t 0 >/dev/null 2>&1
+    eng_t podman --runtime cell rm -a -f -t 0 >/dev/null 2>&1
   fi
   eng_fini
 }

@@ -38,7 +38,7 @@ CAPS=(CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCA
   MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF
   CHECKPOINT_RESTORE)
 
-rt() { "$CELL" --root "$ENG_TMP/state" "$@"; }
+rt() { eng_t "$CELL" --root "$ENG_TMP/state" "$@"; }
 
 setup_file() {
   [ -d "$REF" ] || { echo "reference configs not found: $REF" >&2; return 1; }
@@ -158,7 +158,6 @@ run_config() {
   b=$(make_bundle "$name" "$REF/$name.json")
   if jq -e '.process.terminal == true' "$b/config.json" >/dev/null; then
     run eng_tty "$CELL --root $ENG_TMP/state run --bundle $b $id"
-    output=${output//$'\r'/}
   else
     run rt run --bundle "$b" "$id" </dev/null
   fi
@@ -187,7 +186,6 @@ exec_process() {
   jq --arg probe "$PROBE" '.args = ["sh", "-c", $probe]' "$REF/$pname.json" >"$p"
   if jq -e '.terminal == true' "$p" >/dev/null; then
     run eng_tty "$CELL --root $ENG_TMP/state exec --process $p $id"
-    output=${output//$'\r'/}
   else
     run rt exec --process "$p" "$id" </dev/null
   fi

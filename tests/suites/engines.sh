@@ -11,4 +11,6 @@ if ! make -s -C "$top" engines-deps >&2; then
   echo "not ok 1 - make engines-deps (installing podman, containerd, docker.io ...) failed"
   exit 1
 fi
+# backstop for a test that hangs despite the per-command timeouts
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
 exec bats --tap --timing "$top"/tests/engines/*.bats

@@ -542,6 +542,7 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell
   }
   (void)dev_mounted;
   if (rc == 0) rc = setup_dev(s, rootfd, in_userns, err);
+  if (rc == 0) rc = cell_fsview_bind(s, rootfd, err);
   close(rootfd);
   return rc;
 }

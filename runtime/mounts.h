@@ -17,6 +17,8 @@ int cell_open_in_root(int rootfd, const char *path, bool create, bool as_file, s
 /* Everything before pivot_root: propagation, the rootfs bind, every mount,
  * devices and /dev links.  in_userns: devices are bind-mounted, not mknod'ed. */
 int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell_err *err);
+/* Bind cellfs's views over /proc/meminfo etc. (fsview_bind.c). */
+int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err);
 /* pivot_root (or chroot with no_pivot) into the rootfs. */
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err *err);
 /* After pivot: sysctl, masked and read-only paths, read-only root. */

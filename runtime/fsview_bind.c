@@ -1,0 +1,81 @@
+/* fsview_bind.c - bind cellfs's per-container views over /proc and
+ * /sys/devices/system/cpu inside a container, lxcfs-style.
+ * Annotations: run.cell.fsview = "false" opts out, "true" makes a missing
+ * cellfs an error; run.cell.fsview.path overrides /var/lib/cellfs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mounts.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+static const char *ann(const struct cell_spec *s, const char *key) {
+  const cJSON *v = s->annotations ? cJSON_GetObjectItemCaseSensitive(s->annotations, key) : NULL;
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool has_mount(const struct cell_spec *s, const char *dest, const char *type) {
+  for (size_t i = 0; i < s->nmounts; i++)
+    if (!strcmp(s->mounts[i].destination, dest) && s->mounts[i].type && !strcmp(s->mounts[i].type, type)) return true;
+  return false;
+}
+
+static const char *proc_files[] = {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps",
+                                   "pressure/cpu", "pressure/memory", "pressure/io"};
+static const char *cpu_files[] = {"online", "possible", "present"};
+
+int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err) {
+  const char *mode = ann(s, "run.cell.fsview");
+  if (mode && !strcmp(mode, "false")) return 0;
+  bool required = mode && !strcmp(mode, "true");
+  if (mode && !required) return cell_error(err, 0, "annotations.run.cell.fsview: \"%s\" must be \"true\" or \"false\"", mode);
+  const char *dir = ann(s, "run.cell.fsview.path");
+  if (!dir) dir = "/var/lib/cellfs";
+  if (!has_mount(s, "/proc", "proc")) return 0;
+  struct statfs sf;
+  char probe[PATH_MAX];
+  snprintf(probe, sizeof probe, "%s/proc/meminfo", dir);
+  if (statfs(dir, &sf) < 0 || (unsigned long)sf.f_type != FUSE_SUPER_MAGIC || access(probe, R_OK) < 0) {
+    if (required)
+      return cell_error(err, errno ? errno : ENOENT, "annotations.run.cell.fsview: cellfs is not mounted at %s", dir);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof proc_files / sizeof *proc_files; i++) {
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, "%s/proc/%s", dir, proc_files[i]);
+    snprintf(dst, sizeof dst, "/proc/%s", proc_files[i]);
+    if (access(src, R_OK) < 0) continue;
+    int fd = cell_open_in_root(rootfd, dst, false, false, err);
+    if (fd < 0) continue; /* the kernel has no such file: nothing to cover */
+    char t[64];
+    snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+    int r = mount(src, t, NULL, MS_BIND, NULL);
+    int e = errno;
+    close(fd);
+    if (r < 0) return cell_error(err, e, "fsview: bind %s over %s", src, dst);
+  }
+  if (!has_mount(s, "/sys", "sysfs")) return 0;
+  for (size_t i = 0; i < sizeof cpu_files / sizeof *cpu_files; i++) {
+    char src[PATH_MAX], dst[PATH_MAX];
+    snprintf(src, sizeof src, "%s/sys/devices/system/cpu/%s", dir, cpu_files[i]);
+    snprintf(dst, sizeof dst, "/sys/devices/system/cpu/%s", cpu_files[i]);
+    if (access(src, R_OK) < 0) continue;
+    int fd = cell_open_in_root(rootfd, dst, false, false, err);
+    if (fd < 0) continue;
+    char t[64];
+    snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+    int r = mount(src, t, NULL, MS_BIND, NULL);
+    int e = errno;
+    close(fd);
+    if (r < 0) return cell_error(err, e, "fsview: bind %s over %s", src, dst);
+  }
+  return 0;
+}

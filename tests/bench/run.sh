@@ -6,7 +6,7 @@
 # tests/bench/README.md).  Exit status: 0 when every piece exited 0.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 status=0 summary=()
 for piece in tests/bench/*.bench.sh; do
   [ -e "$piece" ] || continue

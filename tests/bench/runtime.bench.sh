@@ -169,7 +169,7 @@ trap cleanup EXIT
 # Every v1 line must read <our own path>/cell-bench/N.
 probe() { # name runtime
   local name=$1 rt=$2 root="$out/state/probe-$1" pidf="$out/state/probe-$1.pid" id="probe-${cg_rel##*/}"
-  local pid ctrls path own verdict=below bad= mem=
+  local pid ctrls path own verdict=below bad='' mem=''
   if ! in_ns_t "$rt" --root "$root" create --bundle "$bundle" --pid-file "$pidf" "$id" \
        >/dev/null 2>"$out/state/probe.err"; then
     printf '%s\tfailed\tcreate: %s\n' "$name" "$(tail -c 400 "$out/state/probe.err" | tr '\n\t' '  ')"
@@ -217,7 +217,8 @@ ver() { "$1" --version 2>/dev/null | head -n1 || echo "$1: no version"; }
   fi
   if [ -s "$out/summary.tsv" ]; then
     awk -F'\t' '$1 == "cell" && $13 == "ok" && $7 != "nan" {
-      printf "\ncell median wall / crun median wall = %.2f (target <= 0.70: %s)\n", $7, ($7 <= 0.70 ? "met" : "not met") }' \
+      printf "\ncell median wall / crun median wall = %.2f (target <= 0.70: %s); median of per-round cell/crun = %.2f\n",
+        $7, ($7 <= 0.70 ? "met" : "not met"), $14 }' \
       "$out/summary.tsv"
   fi
   [ "$(cat "$out/leftovers")" = 0 ] || echo "WARNING: the run left cgroups or state behind (see stderr)"

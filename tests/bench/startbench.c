@@ -54,7 +54,7 @@ extern char **environ;
 enum kind { KIND_RUNTIME, KIND_FLOOR };
 
 struct sample {
-  int ok;
+  int ok, round;
   double wall_ms, create_ms, start_ms, wait_ms, delete_ms;
   double user_ms, sys_ms;
   long maxrss_kb;
@@ -368,9 +368,29 @@ static double quantile(const struct runtime *rt, double (*get)(const struct samp
 }
 
 struct stats {
-  double wall_med, wall_p90, cpu_med, create, start, wait, del;
+  double wall_med, wall_p90, cpu_med, create, start, wait, del, paired;
   long rss_peak;
 };
+
+/* Median over the rounds both ran of rt's wall time / ref's wall time in the
+ * same round: interleaved neighbours share the machine's momentary load, so
+ * this ratio is steadier than the ratio of the two medians on a noisy host. */
+static double paired_ratio(const struct runtime *rt, const struct runtime *ref) {
+  if (!ref || rt->nsamples == 0) return NAN;
+  double *v = malloc(sizeof *v * rt->nsamples);
+  int n = 0;
+  if (!v) return NAN;
+  for (int i = 0; i < rt->nsamples; i++)
+    for (int j = 0; j < ref->nsamples; j++)
+      if (ref->samples[j].round == rt->samples[i].round && ref->samples[j].wall_ms > 0) {
+        v[n++] = rt->samples[i].wall_ms / ref->samples[j].wall_ms;
+        break;
+      }
+  qsort(v, n, sizeof *v, cmp_double);
+  double r = n == 0 ? NAN : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  free(v);
+  return r;
+}
 
 static void compute(const struct runtime *rt, struct stats *st) {
   st->wall_med = quantile(rt, get_wall, 0.5);
@@ -392,25 +412,33 @@ static void fmt_ratio(char *buf, size_t len, double a, double b) {
 
 static void report(struct runtime *rts, int nrt) {
   struct stats st[MAX_RT], *ref = NULL;
+  const struct runtime *refrt = NULL;
   for (int i = 0; i < nrt; i++) {
     compute(&rts[i], &st[i]);
-    if (!rts[i].failed && strcmp(rts[i].name, opt.ref) == 0) ref = &st[i];
+    if (!rts[i].failed && strcmp(rts[i].name, opt.ref) == 0) {
+      ref = &st[i];
+      refrt = &rts[i];
+    }
   }
-  printf("%-10s %5s %12s %12s %11s %13s %10s %10s\n", "runtime", "runs", "wall med ms",
-         "wall p90 ms", "cpu med ms", "peak RSS MiB", "wall/" , "cpu/");
-  printf("%-10s %5s %12s %12s %11s %13s %10s %10s\n", "", "", "", "", "", "", opt.ref,
-         opt.ref);
+  for (int i = 0; i < nrt; i++) st[i].paired = paired_ratio(&rts[i], refrt);
+  printf("%-10s %5s %12s %12s %11s %13s %10s %10s %10s\n", "runtime", "runs", "wall med ms",
+         "wall p90 ms", "cpu med ms", "peak RSS MiB", "wall/", "cpu/", "paired");
+  char pw[64];
+  snprintf(pw, sizeof pw, "wall/%s", opt.ref);
+  printf("%-10s %5s %12s %12s %11s %13s %10s %10s %10s\n", "", "", "", "", "", "", opt.ref,
+         opt.ref, pw);
   for (int i = 0; i < nrt; i++) {
     if (rts[i].failed) {
       printf("%s: failed: %s\n", rts[i].name, rts[i].err);
       continue;
     }
-    char rw[32], rc[32];
+    char rw[32], rc[32], rp[32];
     fmt_ratio(rw, sizeof rw, st[i].wall_med, ref ? ref->wall_med : NAN);
     fmt_ratio(rc, sizeof rc, st[i].cpu_med, ref ? ref->cpu_med : NAN);
-    printf("%-10s %5d %12.1f %12.1f %11.1f %13.1f %10s %10s\n", rts[i].name,
+    fmt_ratio(rp, sizeof rp, st[i].paired, 1.0);
+    printf("%-10s %5d %12.1f %12.1f %11.1f %13.1f %10s %10s %10s\n", rts[i].name,
            rts[i].nsamples, st[i].wall_med, st[i].wall_p90, st[i].cpu_med,
-           st[i].rss_peak / 1024.0, rw, rc);
+           st[i].rss_peak / 1024.0, rw, rc, rp);
   }
   printf("\nmedian per step (ms)\n%-10s %9s %9s %9s %9s\n", "runtime", "create", "start",
          "wait", "delete");
@@ -427,18 +455,20 @@ static void report(struct runtime *rts, int nrt) {
       return;
     }
     fprintf(f, "#name\truns\twall_med_ms\twall_p90_ms\tcpu_med_ms\tpeak_rss_kb\t"
-               "wall_ratio\tcpu_ratio\tcreate_ms\tstart_ms\twait_ms\tdelete_ms\tstatus\n");
+               "wall_ratio\tcpu_ratio\tcreate_ms\tstart_ms\twait_ms\tdelete_ms\tstatus\t"
+               "paired_wall_ratio\n");
     for (int i = 0; i < nrt; i++) {
       if (rts[i].failed) {
-        fprintf(f, "%s\t0\tnan\tnan\tnan\t0\tnan\tnan\tnan\tnan\tnan\tnan\tfailed: %s\n",
+        fprintf(f, "%s\t0\tnan\tnan\tnan\t0\tnan\tnan\tnan\tnan\tnan\tnan\tfailed: %s\tnan\n",
                 rts[i].name, rts[i].err);
         continue;
       }
       double rw = ref ? st[i].wall_med / ref->wall_med : NAN;
       double rc = ref ? st[i].cpu_med / ref->cpu_med : NAN;
-      fprintf(f, "%s\t%d\t%.3f\t%.3f\t%.3f\t%ld\t%.4f\t%.4f\t%.3f\t%.3f\t%.3f\t%.3f\tok\n",
+      fprintf(f, "%s\t%d\t%.3f\t%.3f\t%.3f\t%ld\t%.4f\t%.4f\t%.3f\t%.3f\t%.3f\t%.3f\tok\t%.4f\n",
               rts[i].name, rts[i].nsamples, st[i].wall_med, st[i].wall_p90, st[i].cpu_med,
-              st[i].rss_peak, rw, rc, st[i].create, st[i].start, st[i].wait, st[i].del);
+              st[i].rss_peak, rw, rc, st[i].create, st[i].start, st[i].wait, st[i].del,
+              st[i].paired);
     }
     fclose(f);
   }
@@ -578,6 +608,7 @@ int main(int argc, char **argv) {
         continue;
       }
       if (!measured) continue;
+      s.round = round - opt.warmup;
       rt->samples[rt->nsamples++] = s;
       if (raw)
         fprintf(raw, "%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%ld\t%.3f\t%.3f\t%.3f\t%.3f\n",

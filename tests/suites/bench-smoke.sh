@@ -13,7 +13,7 @@
 # Env: CELL = cell binary under test (default build/cell).
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 CELL=${CELL:-$top/build/cell}
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -107,6 +107,31 @@ if [[ $calls == "$want"* ]] && [ "$(grep -c '^create ' "$tmp/st1/fake.calls")" =
   ok "driver calls create --bundle --pid-file, start, delete with --root per runtime, 3 cycles"
 else
   notok "driver calls create --bundle --pid-file, start, delete with --root per runtime, 3 cycles" "$calls"
+fi
+
+# The statistics, recomputed with awk from the samples the driver wrote.
+"$sb" -R "$tmp/st5" -b "$tmp" -n 7 -w 0 -r ref -o "$tmp/s5.tsv" -s "$tmp/u5.tsv" \
+  fake="$fake" ref="$fake" >"$tmp/o5" 2>&1; rc=$?
+stats_ok=1 why=
+for r in fake ref; do
+  want=$(awk -F'\t' -v r="$r" '$2 == r { print $3 }' "$tmp/s5.tsv" | sort -g | awk '
+    { v[NR] = $1 } END { printf "%.3f %.3f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[int(NR * 0.9 + 0.999999)] }')
+  got="$(col "$tmp/u5.tsv" "$r" 3) $(col "$tmp/u5.tsv" "$r" 4)"
+  [ "$want" = "$got" ] || { stats_ok=0; why+=" $r wall median/p90: want $want got $got;"; }
+  want=$(awk -F'\t' -v r="$r" '$2 == r && $7 > m { m = $7 } END { print m }' "$tmp/s5.tsv")
+  got=$(col "$tmp/u5.tsv" "$r" 6)
+  if [ -z "$want" ] || [ "$want" != "$got" ]; then stats_ok=0 why+=" $r peak rss: want $want got $got;"; fi
+done
+want=$(awk -F'\t' '$2 == "fake" { a[$1] = $3 } $2 == "ref" { b[$1] = $3 }
+  END { for (k in a) print a[k] / b[k] }' "$tmp/s5.tsv" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", v[(NR + 1) / 2] }')
+got=$(col "$tmp/u5.tsv" fake 14)
+# (the samples file holds times rounded to the microsecond: allow for that)
+awk -v w="$want" -v g="$got" 'BEGIN { d = w - g; exit !(w != "" && g != "" && d < 0.001 && d > -0.001) }' || { stats_ok=0; why+=" paired ratio: want $want got $got;"; }
+[ "$(col "$tmp/u5.tsv" ref 14)" = 1.0000 ] || { stats_ok=0; why+=" ref paired with itself: $(col "$tmp/u5.tsv" ref 14);"; }
+if [ "$rc" = 0 ] && [ "$stats_ok" = 1 ]; then
+  ok "median, p90 (nearest rank), peak RSS and paired ratio match the samples"
+else
+  notok "median, p90 (nearest rank), peak RSS and paired ratio match the samples" "rc=$rc$why"
 fi
 
 mkdir -p "$tmp/rootfs/bin" && cp /bin/busybox "$tmp/rootfs/bin/" && ln -s busybox "$tmp/rootfs/bin/true"

@@ -189,7 +189,8 @@ state_of() { pm inspect --format '{{.State.Status}}' "$1"; }
   id=$(run_d "$IMG" sleep 1000)
   pid=$(pm inspect --format '{{.State.Pid}}' "$id")
   kill -0 "$pid"
-  run pm rm -f "$id"
+  # sleep as pid 1 ignores SIGTERM: -t 1 makes podman escalate to SIGKILL soon
+  run pm rm -f -t 1 "$id"
   [ "$status" -eq 0 ]
   run pm inspect "$id"
   [ "$status" -ne 0 ]

@@ -566,7 +566,29 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   p.sock = socks[1];
   p.lock_fd = dirfd;
   p.root_fd = rootfd;
-  pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  /* On a unified hierarchy the init is born in its cgroup (CLONE_INTO_CGROUP). */
+  int cgfd = cg ? cell_cg_v2_dirfd(cg) : -1;
+  bool born_in_cgroup = false;
+  if (cgfd >= 0) {
+    struct clone_args_v2 {
+      unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+          set_tid_size, cgroup;
+    } ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = (unsigned long long)p.clone_flags | 0x200000000ULL /* CLONE_INTO_CGROUP */;
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = (unsigned long long)cgfd;
+    pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    born_in_cgroup = pid >= 0;
+    if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
+      cell_error(err, errno, "linux.namespaces: clone3 the container init into its cgroup");
+      close(cgfd);
+      goto out_st;
+    }
+    if (pid != 0) close(cgfd);
+  }
+  if (!born_in_cgroup && !(cgfd >= 0 && pid == 0))
+    pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) {
     cell_error(err, errno, "linux.namespaces: clone the container init");
     goto out_st;
@@ -589,7 +611,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
         write_idmap(pid, "gid_map", s->gidmap, s->ngidmap, err) < 0)
       goto out_kill;
   }
-  if (cg && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
+  if (cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
   if (cell_sync_send(socks[0], "go", -1) < 0) {
     cell_error(err, errno, "signal the container init");
     goto out_kill;

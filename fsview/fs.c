@@ -230,7 +230,8 @@ int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_
 
 struct handle {
   struct fsv_buf buf;
-  int rendered;
+  int rendered; /* buf holds a render for this handle's reader */
+  int served;   /* a read was answered from it: the next read at 0 renders anew */
   int next_free;
 };
 
@@ -239,6 +240,7 @@ static int free_head = -1;
 static uint32_t handle_gen;
 static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
 __thread struct fsv_tls *fsv_cur_tls;
+struct fuse_session *fsv_session;
 
 int fsv_handles_init(uint32_t gen) {
   handles = calloc(NHANDLES, sizeof(*handles));
@@ -249,7 +251,10 @@ int fsv_handles_init(uint32_t gen) {
   return 0;
 }
 
+static void pre_free(void);
+
 void fsv_handles_free(void) {
+  pre_free();
   if (!handles) return;
   for (int i = 0; i < NHANDLES; i++) fsv_buf_free(&handles[i].buf);
   free(handles);
@@ -264,6 +269,7 @@ static uint64_t handle_get(void) {
   pthread_mutex_unlock(&handle_lock);
   if (i < 0) return 0;
   handles[i].rendered = 0;
+  handles[i].served = 0;
   return ((uint64_t)handle_gen << 32) | (uint64_t)(i + 1);
 }
 
@@ -282,6 +288,79 @@ static void handle_put(uint64_t fh) {
   handles[i].next_free = free_head;
   free_head = i;
   pthread_mutex_unlock(&handle_lock);
+}
+
+/* ------------------------------------------------------------ prerenders
+ *
+ * LOOKUP and GETATTR report a file's exact size as its reader sees it, so
+ * they render it.  The render is kept briefly per (pid, inode) and the next
+ * OPEN by that pid serves it, so the size the reader was told and the text
+ * it reads agree (sendfile/splice read through the page cache up to i_size).
+ */
+
+#define NPRE 64
+#define PRE_TTL_NS (200 * 1000000ULL)
+
+struct prerender {
+  pthread_mutex_t lock;
+  pid_t pid;
+  fuse_ino_t ino;
+  uint64_t stamp;
+  struct fsv_buf buf;
+};
+
+static struct prerender pre[NPRE];
+static pthread_once_t pre_once = PTHREAD_ONCE_INIT;
+
+static void pre_init(void) {
+  for (int i = 0; i < NPRE; i++) pthread_mutex_init(&pre[i].lock, NULL);
+}
+
+static void pre_free(void) {
+  pthread_once(&pre_once, pre_init);
+  for (int i = 0; i < NPRE; i++) {
+    pthread_mutex_lock(&pre[i].lock);
+    fsv_buf_free(&pre[i].buf);
+    pre[i].pid = 0;
+    pthread_mutex_unlock(&pre[i].lock);
+  }
+}
+
+static struct prerender *pre_slot(pid_t pid, fuse_ino_t ino) {
+  pthread_once(&pre_once, pre_init);
+  return &pre[((unsigned)pid * 31u + (unsigned)ino) % NPRE];
+}
+
+static void pre_put(pid_t pid, fuse_ino_t ino, const struct fsv_buf *b) {
+  struct prerender *p = pre_slot(pid, ino);
+  pthread_mutex_lock(&p->lock);
+  fsv_buf_reset(&p->buf);
+  fsv_buf_add(&p->buf, b->p ? b->p : "", b->len);
+  if (p->buf.oom) {
+    p->pid = 0;
+  } else {
+    p->pid = pid;
+    p->ino = ino;
+    p->stamp = fsv_now_ns();
+  }
+  pthread_mutex_unlock(&p->lock);
+}
+
+/* Move a fresh prerender of (pid, ino) into out; 0 if there was one. */
+static int pre_take(pid_t pid, fuse_ino_t ino, struct fsv_buf *out) {
+  struct prerender *p = pre_slot(pid, ino);
+  int rc = -1;
+  pthread_mutex_lock(&p->lock);
+  if (p->pid == pid && p->ino == ino && fsv_now_ns() - p->stamp < PRE_TTL_NS) {
+    struct fsv_buf t = *out;
+    *out = p->buf;
+    p->buf = t;
+    fsv_buf_reset(&p->buf);
+    rc = 0;
+  }
+  p->pid = p->pid == pid && p->ino == ino ? 0 : p->pid;
+  pthread_mutex_unlock(&p->lock);
+  return rc;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -310,6 +389,54 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   start_time = time(NULL);
 }
 
+/* Render the file `ino` for the request's reader into b. */
+static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_buf *b) {
+  struct cell_err err = {0};
+  const struct fuse_ctx *ctx = fuse_req_ctx(req);
+  struct fsv_ctx *c = fuse_req_userdata(req);
+  if (fsv_render_for(c, nodes[ino].kind, ctx->pid, fsv_cur_tls, b, &err) < 0) {
+    if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
+    return -(err.errnum ? err.errnum : EIO);
+  }
+  return 0;
+}
+
+/* What this worker believes the kernel's i_size of each file is: set by
+ * the sizes it reports, raised by stores, lowered by short reads (which
+ * make the kernel cut i_size on the page-cache path).  Starts at 0, so a
+ * new worker stores on its first opens. */
+static uint64_t ksize[NNODES];
+
+static uint64_t ksize_get(fuse_ino_t ino) { return __atomic_load_n(&ksize[ino], __ATOMIC_SEQ_CST); }
+static void ksize_set(fuse_ino_t ino, uint64_t v) { __atomic_store_n(&ksize[ino], v, __ATOMIC_SEQ_CST); }
+static void ksize_min(fuse_ino_t ino, uint64_t v) {
+  uint64_t cur = ksize_get(ino);
+  while (v < cur && !__atomic_compare_exchange_n(&ksize[ino], &cur, v, 0, __ATOMIC_SEQ_CST,
+                                                 __ATOMIC_SEQ_CST)) {
+  }
+}
+static void ksize_max(fuse_ino_t ino, uint64_t v) {
+  uint64_t cur = ksize_get(ino);
+  while (v > cur && !__atomic_compare_exchange_n(&ksize[ino], &cur, v, 0, __ATOMIC_SEQ_CST,
+                                                 __ATOMIC_SEQ_CST)) {
+  }
+}
+
+/* A file's attributes with its size as the requesting reader sees it. */
+static int attr_for(fuse_req_t req, fuse_ino_t ino, struct stat *st) {
+  fill_attr(ino, st);
+  if (nodes[ino].kind == K_DIR) return 0;
+  struct fsv_buf *b = &fsv_cur_tls->out;
+  int rc = render_req(req, ino, b);
+  if (rc < 0) return rc;
+  st->st_size = (off_t)b->len;
+  st->st_blocks = (blkcnt_t)((b->len + 511) / 512);
+  ksize_set(ino, b->len); /* before the reply: the kernel takes it then */
+  pid_t pid = fuse_req_ctx(req)->pid;
+  if (pid > 0) pre_put(pid, ino, b);
+  return 0;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   for (fuse_ino_t i = 2; i < NNODES; i++) {
     if (nodes[i].parent == parent && strcmp(nodes[i].name, name) == 0) {
@@ -317,9 +444,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
       memset(&e, 0, sizeof(e));
       e.ino = i;
       e.generation = 1;
-      e.attr_timeout = 3600;
+      /* sizes differ per reader: never cache a file's attributes */
+      e.attr_timeout = nodes[i].kind == K_DIR ? 3600 : 0;
       e.entry_timeout = 3600;
-      fill_attr(i, &e.attr);
+      int rc = attr_for(req, i, &e.attr);
+      if (rc < 0) {
+        fuse_reply_err(req, -rc);
+        return;
+      }
       fuse_reply_entry(req, &e);
       return;
     }
@@ -334,8 +466,26 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     return;
   }
   struct stat st;
-  fill_attr(ino, &st);
-  fuse_reply_attr(req, &st, 3600);
+  int rc = attr_for(req, ino, &st);
+  if (rc < 0) {
+    fuse_reply_err(req, -rc);
+    return;
+  }
+  fuse_reply_attr(req, &st, nodes[ino].kind == K_DIR ? 3600 : 0);
+}
+
+/* sendfile/splice read through the page cache, up to the inode's size
+ * (FUSE direct_io does not change that on this kernel).  Storing the
+ * reader's text at open makes the size at least its length; a page read
+ * past the text is short, and the kernel then cuts the size to the text. */
+static void store_size(fuse_ino_t ino, const struct fsv_buf *b) {
+  if (!fsv_session || !b->len || b->len <= ksize_get(ino)) return;
+  /* one byte, the last: the kernel grows i_size to its end (a store of
+   * nothing does not) and locks only the page holding it */
+  struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
+  bv.buf[0].mem = b->p + b->len - 1;
+  if (fuse_lowlevel_notify_store(fsv_session, ino, (off_t)b->len - 1, &bv, 0) == 0)
+    ksize_max(ino, b->len);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
@@ -355,6 +505,19 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   fi->keep_cache = 0;
   fi->noflush = 1;
   fi->fh = handle_get();
+  struct handle *h = handle_of(fi->fh);
+  struct fsv_buf *b = h ? &h->buf : &fsv_cur_tls->out;
+  pid_t pid = fuse_req_ctx(req)->pid;
+  if (pid <= 0 || pre_take(pid, ino, b) < 0) {
+    int rc = render_req(req, ino, b);
+    if (rc < 0) {
+      handle_put(fi->fh);
+      fuse_reply_err(req, -rc);
+      return;
+    }
+  }
+  if (h) h->rendered = 1;
+  store_size(ino, b);
   if (fuse_reply_open(req, fi) != 0) handle_put(fi->fh);
 }
 
@@ -364,26 +527,22 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     fuse_reply_err(req, EISDIR);
     return;
   }
-  struct fsv_tls *tls = fsv_cur_tls;
   struct handle *h = handle_of(fi->fh);
-  struct fsv_buf *b = h ? &h->buf : &tls->out;
-  if (!h || off == 0 || !h->rendered) {
-    struct cell_err err = {0};
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
-    struct fsv_ctx *c = fuse_req_userdata(req);
-    if (fsv_render_for(c, nodes[ino].kind, ctx->pid, tls, b, &err) < 0) {
-      if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
-      fuse_reply_err(req, err.errnum ? err.errnum : EIO);
+  struct fsv_buf *b = h ? &h->buf : &fsv_cur_tls->out;
+  /* the first pass serves the text rendered at open (its length is what
+   * the kernel was told); reading from 0 again renders fresh values */
+  if (!h || !h->rendered || (off == 0 && h->served)) {
+    int rc = render_req(req, ino, b);
+    if (rc < 0) {
+      fuse_reply_err(req, -rc);
       return;
     }
     if (h) h->rendered = 1;
   }
-  if ((size_t)off >= b->len) {
-    fuse_reply_buf(req, NULL, 0);
-    return;
-  }
-  size_t n = b->len - (size_t)off;
-  fuse_reply_buf(req, b->p + off, n < size ? n : size);
+  if (h) h->served = 1;
+  size_t n = (size_t)off >= b->len ? 0 : b->len - (size_t)off;
+  if (n < size) ksize_min(ino, (uint64_t)off + n); /* short: the kernel may cut i_size */
+  fuse_reply_buf(req, n ? b->p + off : NULL, n < size ? n : size);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {

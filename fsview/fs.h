@@ -49,6 +49,9 @@ struct fuse_lowlevel_ops;
 extern const struct fuse_lowlevel_ops fsv_ops;
 /* Per-thread scratch used by the operations; the worker sets it. */
 extern __thread struct fsv_tls *fsv_cur_tls;
+/* The worker's session, for notifications to the kernel; NULL if none. */
+struct fuse_session;
+extern struct fuse_session *fsv_session;
 /* Handle table of this worker; gen tells handles of a dead worker apart. */
 int fsv_handles_init(uint32_t gen);
 void fsv_handles_free(void);

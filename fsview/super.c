@@ -196,6 +196,7 @@ static int worker_main(int fd, struct journal *j, const struct fsv_opts *o) {
   w->se = fuse_session_new(&args, &fsv_ops, sizeof(fsv_ops), &w->ctx);
   fuse_opt_free_args(&args);
   if (!w->se) goto out_handles;
+  fsv_session = w->se;
   char fdpath[32];
   snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
   if (fuse_session_mount(w->se, fdpath) != 0) goto out_session;
@@ -252,6 +253,7 @@ static int worker_main(int fd, struct journal *j, const struct fsv_opts *o) {
   if (w->sampler_started) pthread_join(w->sampler, NULL);
   rc = 0;
 out_session:
+  fsv_session = NULL;
   fuse_session_destroy(w->se); /* closes this worker's copy of the fd */
 out_handles:
   fsv_handles_free();

@@ -241,6 +241,7 @@ static uint32_t handle_gen;
 static pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
 __thread struct fsv_tls *fsv_cur_tls;
 struct fuse_session *fsv_session;
+int fsv_nthreads = 1;
 
 int fsv_handles_init(uint32_t gen) {
   handles = calloc(NHANDLES, sizeof(*handles));
@@ -475,17 +476,28 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* sendfile/splice read through the page cache, up to the inode's size
- * (FUSE direct_io does not change that on this kernel).  Storing the
- * reader's text at open makes the size at least its length; a page read
- * past the text is short, and the kernel then cuts the size to the text. */
+ * (FUSE direct_io does not change that on this kernel).  The size comes
+ * from GETATTR, which the kernel sends at open (default_permissions and an
+ * attr_timeout of 0) for the opening reader.  Another reader's GETATTR can
+ * land between that one and this open, so when this reader's text is longer
+ * than the size the kernel was last given, store its last byte: that grows
+ * i_size to the text's length.  A page read past the text is short, and
+ * the kernel then cuts i_size to the text. */
+static int storing;
+
 static void store_size(fuse_ino_t ino, const struct fsv_buf *b) {
   if (!fsv_session || !b->len || b->len <= ksize_get(ino)) return;
-  /* one byte, the last: the kernel grows i_size to its end (a store of
-   * nothing does not) and locks only the page holding it */
-  struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
-  bv.buf[0].mem = b->p + b->len - 1;
-  if (fuse_lowlevel_notify_store(fsv_session, ino, (off_t)b->len - 1, &bv, 0) == 0)
-    ksize_max(ino, b->len);
+  /* A store waits for the lock of the page it writes, which a reader may
+   * hold while its READ waits for a free thread: leave one thread free. */
+  if (__atomic_add_fetch(&storing, 1, __ATOMIC_SEQ_CST) < fsv_nthreads) {
+    /* one byte, the last: the kernel grows i_size to its end (a store of
+     * nothing does not) and locks only the page holding it */
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
+    bv.buf[0].mem = b->p + b->len - 1;
+    if (fuse_lowlevel_notify_store(fsv_session, ino, (off_t)b->len - 1, &bv, 0) == 0)
+      ksize_max(ino, b->len);
+  }
+  __atomic_sub_fetch(&storing, 1, __ATOMIC_SEQ_CST);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {

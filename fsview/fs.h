@@ -52,6 +52,7 @@ extern __thread struct fsv_tls *fsv_cur_tls;
 /* The worker's session, for notifications to the kernel; NULL if none. */
 struct fuse_session;
 extern struct fuse_session *fsv_session;
+extern int fsv_nthreads; /* threads serving the session */
 /* Handle table of this worker; gen tells handles of a dead worker apart. */
 int fsv_handles_init(uint32_t gen);
 void fsv_handles_free(void);

@@ -221,6 +221,7 @@ static int worker_main(int fd, struct journal *j, const struct fsv_opts *o) {
   sigaction(SIGUSR1, &sa, NULL);
 
   w->nthreads = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
+  fsv_nthreads = w->nthreads;
   for (int i = 0; i < w->nthreads; i++) {
     w->thr[i].w = w;
     w->thr[i].slot = &j->slots[i];
@@ -312,7 +313,7 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
   }
   char data[256];
   snprintf(data, sizeof(data),
-           "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions,"
+           "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,"
            "max_read=131072",
            fd);
   if (mount("cellfs", mp, "fuse.cellfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,

@@ -280,7 +280,8 @@ static void container_init(struct prepared *p) {
       _exit(0);
     }
   }
-  if (setsid() < 0) {
+  /* With a terminal, cell_console_make_controlling() makes the session. */
+  if (!s->terminal && setsid() < 0) {
     cell_error(&err, errno, "setsid");
     init_fail(sock, &err);
   }
@@ -518,11 +519,18 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   st.annotations = ann;
   if (!o->no_cgroups) {
     if (cell_cg_create(s->cgroups_path, o->id, &cg, err) < 0) {
-      cell_error_wrap(err, "linux.cgroupsPath");
-      free(ann);
-      goto out;
+      /* Rootless without delegated cgroups: run without one, as rootless runc
+       * does, unless limits were asked for. */
+      bool denied = err->errnum == EACCES || err->errnum == EPERM || err->errnum == EROFS;
+      if (!(geteuid() != 0 && denied && !s->resources)) {
+        cell_error_wrap(err, "linux.cgroupsPath");
+        free(ann);
+        goto out;
+      }
+      cell_debug("rootless: no cgroup (%s)", err->msg);
+      cg = NULL;
     }
-    st.cgroup = cell_cg_serialize(cg);
+    if (cg) st.cgroup = cell_cg_serialize(cg);
   }
   /* Saved before any process exists so that delete --force can clean a half-made container. */
   rc = cell_state_save(dirfd, &st, err);

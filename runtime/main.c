@@ -696,11 +696,12 @@ int main(int argc, char **argv) {
       {"rootless", required_argument, 0, 'R'}, {"version", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'}, {"criu", required_argument, 0, 'C'}, {0, 0, 0, 0}};
   int c;
+  bool root_given = false;
   const char *log_format = "text";
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+vh", gopts, NULL)) != -1) {
     switch (c) {
-      case 'r': g.root = optarg; break;
+      case 'r': g.root = optarg; root_given = true; break;
       case 'l': g.log = optarg; break;
       case 'f': log_format = optarg; break;
       case 'D': g.debug = 1; break;
@@ -719,6 +720,14 @@ int main(int argc, char **argv) {
     }
   }
   struct cell_err err = {0};
+  if (!root_given && geteuid() != 0) {
+    /* rootless: a state root the user owns, as runc uses $XDG_RUNTIME_DIR/runc */
+    static char rootbuf[4096];
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg) snprintf(rootbuf, sizeof rootbuf, "%s/cell", xdg);
+    else snprintf(rootbuf, sizeof rootbuf, "/tmp/cell-%u", (unsigned)geteuid());
+    g.root = rootbuf;
+  }
   if (strcmp(log_format, "text") && strcmp(log_format, "json")) {
     fprintf(stderr, "cell: --log-format: unknown format \"%s\" (text or json)\n", log_format);
     return 1;

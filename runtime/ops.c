@@ -312,7 +312,7 @@ int cell_container_list(const char *root, struct cell_state **out, enum cell_sta
     names[cnt++] = strdup(de->d_name);
   }
   closedir(d);
-  qsort(names, cnt, sizeof *names, cmp_str);
+  if (cnt) qsort(names, cnt, sizeof *names, cmp_str);
   *out = calloc(cnt + 1, sizeof **out);
   *status = calloc(cnt + 1, sizeof **status);
   for (size_t i = 0; i < cnt; i++) {

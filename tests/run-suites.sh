@@ -41,7 +41,7 @@ if [ -e "${bats_files[0]}" ]; then
   run_suite bats env CELL="$top/build/cell" bats --tap "${bats_files[@]}"
   if [ "$mode" = full ]; then
     run_suite bats-asan env CELL="$top/build/asan/cell" CELL_ASAN=1 \
-      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 bats --tap "${bats_files[@]}"
+      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 bats --tap "${bats_files[@]}"
   fi
 fi
 

@@ -1,7 +1,8 @@
 # cellfs: the FUSE daemon serving per-cgroup /proc views (fsview/).
 #   make cellfs        -> $(BUILD)/cellfs
 #   make unit          -> also $(BUILD)/tests/test_fsview_*
-#   make cellfs-deps   -> installs lxcfs, libfuse3-dev, fuse3, valgrind if missing
+#   make cellfs-deps   -> installs lxcfs, libfuse3-dev, fuse3, valgrind, busybox-static
+#                         (sendfile readers), strace if missing
 #   make cellfs-bench  -> tests/bench/cellfs.sh
 
 .PHONY: cellfs cellfs-deps cellfs-bench
@@ -51,7 +52,7 @@ $(BUILD)/bench/fusefloor: tests/bench/fusefloor.c
 cellfs-bench: cellfs-deps $(BUILD)/cellfs $(BUILD)/bench/readbench $(BUILD)/bench/fusefloor
 	tests/bench/cellfs.sh
 
-CELLFS_PKGS = lxcfs libfuse3-dev fuse3 valgrind bats procps
+CELLFS_PKGS = lxcfs libfuse3-dev fuse3 valgrind bats procps busybox-static strace
 cellfs-deps:
 	@missing=$$(for p in $(CELLFS_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -1,7 +1,9 @@
 #!/bin/bash
 # cellfs suite: installs its packages, builds the daemon (plain and
 # sanitizer builds) and the bench reader, then runs the bats files in
-# tests/fsview/ (end to end on this host, restart survival, valgrind, ASan).
+# tests/fsview/ (end to end on this host, sendfile readers, restart survival,
+# valgrind, ASan).  The cgroup v2 end-to-end test, tests/vm/cellfs.bats, runs
+# once, in tests/suites/vm.sh (it boots the VM for every tests/vm/*.bats).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"

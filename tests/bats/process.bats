@@ -470,7 +470,7 @@ start_sleeper() {
 @test "exec --process with containerd and podman process.json shapes" {
   start_sleeper
   for f in containerd-exec-process.json podman-exec-process.json; do
-    src=/work/shared/reference/configs/$f
+    src=$CELL_TOP/../shared/reference/configs/$f
     [ -f "$src" ] || src=$CELL_TOP/tests/fixtures/$f
     jq '.args = ["sh", "-c", "echo exec-hi; ulimit -n; id -G; grep NoNewPrivs /proc/self/status"]' "$src" \
       >"$BATS_TEST_TMPDIR/$f"

@@ -27,7 +27,7 @@
 bats_require_minimum_version 1.5.0
 load lib
 
-REF=${ENG_REF_CONFIGS:-/work/shared/reference/configs}
+REF=${ENG_REF_CONFIGS:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/../shared/reference/configs}
 
 PROBE='echo cfg-ok; echo host=$(hostname); echo nofile=$(ulimit -n); echo tty=$(tty); grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t "; echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null); echo pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null); echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null)'
 

@@ -569,6 +569,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     cell_error(err, errno, "socketpair");
     goto out_st;
   }
+  if (cell_idmap_prepare(s, err) < 0) goto out_st;
   if (parent_namespaces(&p, err) < 0) goto out_st;
   if (p.need_fork) prctl(PR_SET_CHILD_SUBREAPER, 1);
   p.sock = socks[1];

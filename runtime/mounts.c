@@ -223,20 +223,35 @@ static int userns_fd_for(const struct cell_mount *m, struct cell_err *err) {
   return rc < 0 ? -1 : nsfd;
 }
 
-static int mount_idmapped(const struct cell_mount *m, const char *target, struct cell_err *err) {
+int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
+  for (size_t i = 0; i < s->nmounts; i++) {
+    struct cell_mount *m = &s->mounts[i];
+    if (!m->idmap) continue;
+    if (!m->nuidmap) {
+      /* "idmap" without its own mappings: the container's user namespace mappings */
+      if (!s->nuidmap) return cell_error(err, 0, "mounts[%zu]: idmap needs uidMappings/gidMappings (on the mount or in linux)", i);
+      m->uidmap = malloc(s->nuidmap * sizeof *m->uidmap);
+      m->gidmap = malloc(s->ngidmap * sizeof *m->gidmap);
+      if (!m->uidmap || !m->gidmap) return cell_error(err, ENOMEM, "mounts[%zu]", i);
+      memcpy(m->uidmap, s->uidmap, s->nuidmap * sizeof *m->uidmap);
+      memcpy(m->gidmap, s->gidmap, s->ngidmap * sizeof *m->gidmap);
+      m->nuidmap = s->nuidmap;
+      m->ngidmap = s->ngidmap;
+    }
+    m->userns_fd = userns_fd_for(m, err);
+    if (m->userns_fd < 0) return cell_error_wrap(err, "mounts[%zu].uidMappings", i);
+  }
+  return 0;
+}
+
+static int mount_idmapped(const struct cell_mount *m, int dstfd, struct cell_err *err) {
   int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->rec ? AT_RECURSIVE : 0));
   if (tree < 0) return cell_error(err, errno, "open_tree %s", m->source);
-  int uns = userns_fd_for(m, err);
-  if (uns < 0) {
-    close(tree);
-    return -1;
-  }
-  struct cell_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)uns};
+  struct cell_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)m->userns_fd};
   int rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->rec ? AT_RECURSIVE : 0), &a);
   if (rc < 0) rc = cell_error(err, errno, "idmap mount of %s", m->source);
-  close(uns);
-  if (rc == 0 && syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+  if (rc == 0 && syscall(SYS_move_mount, tree, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | 0x40 /* T_EMPTY_PATH */) < 0)
     rc = cell_error(err, errno, "move idmapped mount of %s", m->source);
   close(tree);
   return rc;
@@ -354,8 +369,8 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
   unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   bool need_remount = false;
   if (m->bind) {
-    if (m->idmap && m->nuidmap) {
-      rc = mount_idmapped(m, target, err);
+    if (m->idmap) {
+      rc = mount_idmapped(m, dst, err);
     } else if (mount(m->source, target, NULL, MS_BIND | (m->rec ? MS_REC : 0), NULL) < 0) {
       rc = cell_error(err, errno, "mounts[%zu]: bind %s on %s", idx, m->source, m->destination);
     }

@@ -14,6 +14,9 @@
  * one as a file when as_file).  Returns an O_PATH fd. */
 int cell_open_in_root(int rootfd, const char *path, bool create, bool as_file, struct cell_err *err);
 
+/* In the runtime, before clone: a user namespace fd for each idmapped mount. */
+int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err);
+
 /* Everything before pivot_root: propagation, the rootfs bind, every mount,
  * devices and /dev links.  in_userns: devices are bind-mounted, not mknod'ed. */
 int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell_err *err);

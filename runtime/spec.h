@@ -26,6 +26,7 @@ struct cell_mount {
   char *data;                /* remaining fs options, comma separated */
   struct cell_idmap *uidmap, *gidmap;
   size_t nuidmap, ngidmap;
+  int userns_fd; /* idmapped mounts: made by the runtime before clone (cell_idmap_prepare) */
 };
 
 struct cell_ns {

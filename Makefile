@@ -42,6 +42,14 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Small helper programs the bats suites use.
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lseccomp
+
+TOOLS = $(BUILD)/tools/seccomp_listener
+all: $(TOOLS)
+
 unit: $(UNIT_BINS)
 
 # The inner loop: unit tests plus the core bats suite, no package installs.

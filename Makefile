@@ -47,7 +47,7 @@ $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lseccomp
 
-TOOLS = $(BUILD)/tools/seccomp_listener
+TOOLS = $(BUILD)/tools/seccomp_listener $(BUILD)/tools/recvtty
 all: $(TOOLS)
 
 unit: $(UNIT_BINS)

@@ -312,7 +312,9 @@ static void container_init(struct prepared *p) {
         cell_console_set_size(master, s->console_height, s->console_width, &err) < 0)
       init_fail(sock, &err);
     if (cell_console_make_controlling(slave, &err) < 0) init_fail(sock, &err);
-    cell_sync_send(sock, "T", master);
+    char tmsg[PATH_MAX + 2];
+    snprintf(tmsg, sizeof tmsg, "T%s", name);
+    cell_sync_send(sock, tmsg, master);
     close(master);
   }
   if (chdir(s->cwd) < 0) {
@@ -659,8 +661,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
         goto out_kill;
       }
       if (o->console_socket) {
-        char name[64] = "";
-        int r = cell_console_send(o->console_socket, fd, name, err);
+        int r = cell_console_send(o->console_socket, fd, msg + 1, err);
         close(fd);
         if (r < 0) {
           cell_error_wrap(err, "--console-socket");

@@ -263,7 +263,9 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
       char name[PATH_MAX];
       if (cell_console_new(&master, &slave, name, sizeof name, &e) < 0) cell_sync_fail(sock, e.msg);
       if (cell_console_make_controlling(slave, &e) < 0) cell_sync_fail(sock, e.msg);
-      cell_sync_send(sock, "T", master);
+      char tmsg[PATH_MAX + 2];
+      snprintf(tmsg, sizeof tmsg, "T%s", name);
+      cell_sync_send(sock, tmsg, master);
       close(master);
     } else {
       setsid();
@@ -312,7 +314,7 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
       waitpid(c1, NULL, 0);
     } else if (msg[0] == 'T') {
       if (o->console_socket) {
-        int r = cell_console_send(o->console_socket, fd, "", err);
+        int r = cell_console_send(o->console_socket, fd, msg + 1, err);
         close(fd);
         if (r < 0) {
           cell_error_wrap(err, "--console-socket");

@@ -869,21 +869,42 @@ static int rm_tree(const char *dir, int depth, struct cell_err *err) {
   return 0;
 }
 
+static bool has_subdirs(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  struct dirent *de;
+  bool any = false;
+  while (!any && (de = readdir(d)))
+    any = de->d_type == DT_DIR && de->d_name[0] != '.';
+  closedir(d);
+  return any;
+}
+
 int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) {
   int rc = 0;
   for (size_t i = 0; i < cg->nh; i++) {
     struct cell_cg_hier *h = &cg->h[i];
+    /* Only the container's own directory (the last one made, when it was
+     * made by us) is removed with its subtree: the ancestors we made may
+     * meanwhile hold other containers' cgroups, which must be left alone. */
+    bool own_leaf = h->ncreated > 0 && strcmp(h->created[h->ncreated - 1], h->path) == 0;
+    size_t leaf = h->ncreated ? h->ncreated - 1 : 0;
     for (size_t j = h->ncreated; j-- > 0;) {
+      bool is_leaf = own_leaf && j == leaf;
       /* the leaf may hold sub-cgroups made inside the container */
-      int r = (j == h->ncreated - 1) ? rm_tree(h->created[j], 0, err) : 0;
-      if (r == 0 && j != h->ncreated - 1 && rmdir_retry(h->created[j]) < 0) {
-        if (errno == ENOTEMPTY) {
+      int r = is_leaf ? rm_tree(h->created[j], 0, err) : 0;
+      if (r == 0 && !is_leaf) {
+        /* an ancestor holds no process of ours: one rmdir does it, unless
+         * it has children (cgroupfs says EBUSY then, not ENOTEMPTY) */
+        int e = rmdir(h->created[j]) == 0 ? 0 : errno;
+        if (e == EBUSY && !has_subdirs(h->created[j])) e = rmdir_retry(h->created[j]) == 0 ? 0 : errno;
+        if (e == ENOTEMPTY || (e == EBUSY && has_subdirs(h->created[j]))) {
           /* an ancestor we made now holds another container: leave it */
           free(h->created[j]);
           h->ncreated = j;
           continue;
         }
-        r = cell_error(err, errno, "removing cgroup %s", h->created[j]);
+        if (e && e != ENOENT) r = cell_error(err, e, "removing cgroup %s", h->created[j]);
       }
       if (r < 0) {
         rc = -1;

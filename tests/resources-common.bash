@@ -228,6 +228,21 @@ rs_cpu_shares() {
   [ "$ratio" -le 600 ]
   # both on one CPU: together at most one CPU's worth (plus 5% slack)
   [ $((dl + dh)) -le $(((t1 - t0) * 105 / 100)) ]
+
+  # deleting one container leaves its sibling's cgroups alone (lo was made
+  # first, so it may have made the shared parent cell-tests/)
+  local before
+  before=$(leftover_cgroups "$hi")
+  [ -n "$before" ]
+  t0=$(now_ns)
+  run runtime delete --force "$lo"
+  [ "$status" -eq 0 ]
+  t1=$(now_ns)
+  echo "delete --force beside a busy sibling: $(((t1 - t0) / 1000000)) ms"
+  [ $(((t1 - t0) / 1000000)) -lt 3000 ]
+  [ -z "$(leftover_cgroups "$lo")" ]
+  [ "$(leftover_cgroups "$hi")" = "$before" ]
+  [ "$(ct_state "$hi")" = running ]
 }
 
 # ---------------------------------------------------------------- cpuset

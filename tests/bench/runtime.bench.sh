@@ -12,6 +12,7 @@
 #   BENCH_ROUNDS   measured rounds (default 50)   BENCH_WARMUP  discarded (1)
 #   BENCH_OUT      output directory (default build/bench)
 #   BENCH_TIMEOUT  seconds one step may take (default 20)
+#   BENCH_SEED     seed of the per-round random order (default: new each run)
 # Files in OUT: samples.tsv (every cycle), summary.tsv, placement.tsv (where
 # each runtime put its cgroups), table.txt, startbench.png, bundle/.
 #
@@ -198,7 +199,8 @@ done >"$out/placement.tsv"
 rc=0
 in_ns "$top/build/bench/startbench" -R "$out/state" -b "$bundle" \
   -n "${BENCH_ROUNDS:-50}" -w "${BENCH_WARMUP:-1}" -t "${BENCH_TIMEOUT:-20}" \
-  -o "$out/samples.tsv" -s "$out/summary.tsv" "${args[@]}" >"$out/table.body" || rc=$?
+  -o "$out/samples.tsv" -s "$out/summary.tsv" ${BENCH_SEED:+-S "$BENCH_SEED"} "${args[@]}" \
+  >"$out/table.body" || rc=$?
 trap - EXIT
 cleanup
 
@@ -206,7 +208,7 @@ ver() { "$1" --version 2>/dev/null | head -n1 || echo "$1: no version"; }
 {
   echo "# container start: create -> start -> wait -> delete of /bin/true (busybox rootfs, crun spec config)"
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  kernel $(uname -r)  cpus $(nproc)  load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# rounds ${BENCH_ROUNDS:-50} interleaved (+${BENCH_WARMUP:-1} warm-up discarded); $(ver crun); $(ver runc); cell: $cell"
+  echo "# rounds ${BENCH_ROUNDS:-50} interleaved in random order (+${BENCH_WARMUP:-1} warm-up discarded); $(ver crun); $(ver runc); cell: $cell"
   echo "# floor = unshare -m -p -u -i -n -C --fork chroot rootfs /bin/true; cpu = user+sys of all processes of one cycle;"
   echo "# peak RSS = largest ru_maxrss of any process in a cycle (runtime or container init)"
   cat "$out/table.body"

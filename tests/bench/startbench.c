@@ -2,7 +2,7 @@
  * with several runtimes, interleaved round-robin, on one bundle.
  *
  *   startbench -R STATEDIR [-b BUNDLE] [-f ROOTFS] [-n ROUNDS] [-w WARMUP]
- *              [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv]
+ *              [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]
  *              [NAME=RUNTIME ...]
  *
  * One cycle for a runtime RT named NAME, run by a freshly forked child of
@@ -19,8 +19,8 @@
  *   unshare -m -p -u -i -n -C --fork chroot ROOTFS /bin/true
  * the same way.
  *
- * Every round runs each runtime once, starting at a different runtime each
- * round; the first WARMUP rounds are discarded.  A runtime whose cycle fails
+ * Every round runs each runtime once, in a fresh random order (-S SEED
+ * makes it reproducible); the first WARMUP rounds are discarded.  A runtime whose cycle fails
  * is reported as "NAME: failed: <error>" and not run again; the others go
  * on.  Prints a summary table and a per-step table on stdout.  Exit status:
  * 0 all runtimes completed every round, 1 some runtime failed, 2 bad usage.
@@ -76,7 +76,17 @@ struct runtime {
 static struct {
   const char *bundle, *statedir, *ref, *samples_path, *summary_path;
   int rounds, warmup, timeout_ms;
-} opt = {NULL, NULL, "crun", NULL, NULL, 30, 1, 20000};
+  unsigned long long seed;
+} opt = {NULL, NULL, "crun", NULL, NULL, 30, 1, 20000, 0};
+
+/* xorshift64*: a reproducible order for a given -S seed on any libc. */
+static unsigned long long rng_state;
+static unsigned rng_below(unsigned n) {
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (unsigned)((rng_state * 2685821657736338717ULL) >> 33) % n;
+}
 
 static double now_ms(void) {
   struct timespec ts;
@@ -477,7 +487,7 @@ static void report(struct runtime *rts, int nrt) {
 static void usage(void) {
   fprintf(stderr,
           "usage: startbench -R STATEDIR [-b BUNDLE] [-f ROOTFS] [-n ROUNDS] [-w WARMUP]\n"
-          "                  [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv]\n"
+          "                  [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]\n"
           "                  [NAME=RUNTIME ...]\n");
 }
 
@@ -500,7 +510,7 @@ int main(int argc, char **argv) {
   const char *floor_rootfs = NULL;
   memset(rts, 0, sizeof rts);
 
-  while ((c = getopt(argc, argv, "b:R:f:n:w:t:r:o:s:h")) != -1) {
+  while ((c = getopt(argc, argv, "b:R:f:n:w:t:r:o:s:S:h")) != -1) {
     switch (c) {
       case 'b': opt.bundle = optarg; break;
       case 'R': opt.statedir = optarg; break;
@@ -512,6 +522,17 @@ int main(int argc, char **argv) {
         opt.timeout_ms = t * 1000;
         break;
       case 'r': opt.ref = optarg; break;
+      case 'S': {
+        char *end;
+        errno = 0;
+        opt.seed = strtoull(optarg, &end, 10);
+        if (errno || end == optarg || *end || opt.seed == 0) {
+          fprintf(stderr, "startbench: -S (seed): expected a positive integer, got '%s'\n",
+                  optarg);
+          return 2;
+        }
+        break;
+      }
       case 'o': opt.samples_path = optarg; break;
       case 's': opt.summary_path = optarg; break;
       default: usage(); return 2;
@@ -582,6 +603,15 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (opt.seed == 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    opt.seed = ((unsigned long long)ts.tv_nsec << 20 ^ (unsigned long long)ts.tv_sec ^
+                (unsigned long long)getpid()) | 1;
+  }
+  rng_state = opt.seed;
+  printf("order: shuffled every round, seed %llu (-S %llu repeats it)\n", opt.seed, opt.seed);
+
   FILE *raw = NULL;
   if (opt.samples_path) {
     raw = fopen(opt.samples_path, "we");
@@ -595,8 +625,18 @@ int main(int argc, char **argv) {
 
   for (int round = 0; round < opt.warmup + opt.rounds; round++) {
     int measured = round >= opt.warmup;
+    /* A fresh random order every round: what ran just before a runtime
+     * matters (e.g. the first cgroup attach after a pause waits for an RCU
+     * grace period), so no runtime may always follow the same one. */
+    int order[MAX_RT];
+    for (int k = 0; k < nrt; k++) order[k] = k;
+    for (int k = nrt - 1; k > 0; k--) {
+      int j = (int)rng_below((unsigned)k + 1), t = order[k];
+      order[k] = order[j];
+      order[j] = t;
+    }
     for (int k = 0; k < nrt; k++) {
-      struct runtime *rt = &rts[(round + k) % nrt];
+      struct runtime *rt = &rts[order[k]];
       if (rt->failed) continue;
       struct sample s;
       run_cycle(rt, round, &s);

@@ -134,6 +134,23 @@ else
   notok "median, p90 (nearest rank), peak RSS and paired ratio match the samples" "rc=$rc$why"
 fi
 
+# The order of the runtimes is shuffled every round, reproducibly per seed.
+orders() { # samples file -> one line per round: the names in the order they ran
+  awk -F'\t' 'NR > 1 { o[$1] = o[$1] " " $2 } END { for (r = 0; r in o; r++) print o[r] }' "$1"
+}
+for k in 1 2; do
+  "$sb" -R "$tmp/st6$k" -b "$tmp" -n 8 -w 0 -S 42 -o "$tmp/s6$k.tsv" a="$fake" b="$fake" c="$fake" >"$tmp/o6$k" 2>&1
+done
+o1=$(orders "$tmp/s61.tsv") o2=$(orders "$tmp/s62.tsv")
+# who ran right after whom within a round: a rotation would give only 3 pairs
+pairs=$(echo "$o1" | awk '{ for (i = 1; i < NF; i++) print $i $(i + 1) }' | sort -u | wc -l)
+if [ "$(echo "$o1" | wc -l)" = 8 ] && [ "$o1" = "$o2" ] && [ "$pairs" -gt 3 ] &&
+   grep -q '^order: shuffled every round, seed 42 ' "$tmp/o61"; then
+  ok "the per-round order is shuffled and the same for the same -S seed"
+else
+  notok "the per-round order is shuffled and the same for the same -S seed" "pairs=$pairs" "$o1" "--" "$o2"
+fi
+
 mkdir -p "$tmp/rootfs/bin" && cp /bin/busybox "$tmp/rootfs/bin/" && ln -s busybox "$tmp/rootfs/bin/true"
 FAKE_FAIL="bad config field process.args" "$sb" -R "$tmp/st2" -b "$tmp" -n 2 -w 0 \
   -f "$tmp/rootfs" -s "$tmp/u2.tsv" fake="$fake" >"$tmp/o2" 2>"$tmp/e2"; rc=$?

@@ -228,7 +228,8 @@ ver() { "$1" --version 2>/dev/null | head -n1 || echo "$1: no version"; }
 cat "$out/table.txt"
 
 if [ -s "$out/summary.tsv" ] && command -v gnuplot >/dev/null; then
-  gnuplot -e "data='$out/summary.tsv'; out='$out/startbench.png'; rounds='${BENCH_ROUNDS:-50}'" \
+  names=$(awk -F'\t' '!/^#/ && $13 == "ok" { printf "%s ", $1 }' "$out/summary.tsv")
+  gnuplot -e "data='$out/summary.tsv'; samples='$out/samples.tsv'; names='$names'; out='$out/startbench.png'; rounds='${BENCH_ROUNDS:-50}'" \
     "$top/tests/bench/startbench.gp" && echo "plot: $out/startbench.png"
 fi
 [ "$(cat "$out/leftovers")" = 0 ] || rc=1

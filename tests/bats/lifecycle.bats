@@ -471,7 +471,7 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
 @test "cell --cgroup-manager=cgroupfs and =disabled" {
   cell_only
   set_args sleep 100
-  run runtime --cgroup-manager=cgroupfs run -d --bundle "$BUNDLE" "$ID" </dev/null
+  rt_bg "$BATS_TEST_TMPDIR/cgfs.out" --cgroup-manager=cgroupfs run -d --bundle "$BUNDLE" "$ID"
   [ "$status" -eq 0 ]
   [ -n "$(leftover_cgroups "$ID")" ]
   runtime delete --force "$ID"

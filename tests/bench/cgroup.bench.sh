@@ -249,7 +249,7 @@ EOF
       make -s -C "$top" vm-deps >&2 || die "make vm-deps failed"
       CELL=$CELL "$top/tests/vm/run.sh" "$vmb" >"$out/cgroup-vm.tap"
       rc=$?
-      sed -n 's/^# # \{0,1\}//p' "$out/cgroup-vm.tap" | grep -v '^cell-vm' | tee "$out/cgroup-vm.txt"
+      sed -n 's/^# //p' "$out/cgroup-vm.tap" | grep -v '^cell-vm' | tee "$out/cgroup-vm.txt"
       if [ "$rc" -ne 0 ]; then
         echo "cgroup.bench: the VM run failed (tests/vm/run.sh exit $rc):" >&2
         cat "$out/cgroup-vm.tap" >&2

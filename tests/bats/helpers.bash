@@ -76,6 +76,8 @@ ct_state() { runtime state "$1" | jq -r .status; }
 ct_pid() { runtime state "$1" | jq -r .pid; }
 
 # wait_for [-t SECONDS] CMD... - poll CMD every 20 ms until it succeeds.
+# CMD is run again each time: use `wait_for eval '[ "$(...)" = x ]'` for
+# conditions on command output (a plain $(...) argument is expanded once).
 wait_for() {
   local t=10
   if [ "$1" = -t ]; then t=$2; shift 2; fi

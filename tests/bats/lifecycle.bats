@@ -166,7 +166,7 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
     run runtime kill "$id" "$sig"
     [ "$status" -eq 0 ]
     wait_state "$id" stopped
-    wait_for test ! -e "/proc/$pid/cmdline" -o -z "$(cat /proc/$pid/cmdline 2>/dev/null)"
+    wait_for eval '[ ! -e "/proc/$pid/cmdline" ] || [ -z "$(cat "/proc/$pid/cmdline" 2>/dev/null)" ]'
   done
 }
 
@@ -195,7 +195,7 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
   set_args sh -c 'sleep 100 & sleep 101 & echo ready; wait'
   run_detached "$ID"
   wait_out "$ID" ready
-  wait_for test "$(runtime ps --format json "$ID" | jq length)" -ge 3
+  wait_for eval '[ "$(runtime ps --format json "$ID" | jq length)" -ge 3 ]'
   pids=$(runtime ps --format json "$ID" | jq -r '.[]')
   run runtime kill --all "$ID" KILL
   [ "$status" -eq 0 ]
@@ -228,7 +228,7 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
 @test "delete --force of a running container kills it and removes it" {
   set_args sh -c 'sleep 100 & sleep 100'
   run_detached "$ID"
-  wait_for test "$(runtime ps --format json "$ID" | jq length)" -ge 2
+  wait_for eval '[ "$(runtime ps --format json "$ID" | jq length)" -ge 2 ]'
   pids=$(runtime ps --format json "$ID" | jq -r '.[]')
   run runtime delete --force "$ID"
   [ "$status" -eq 0 ]
@@ -295,7 +295,7 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
   run_detached "$ID"
   wait_out "$ID" ready
   pid=$(ct_pid "$ID")
-  wait_for test "$(runtime ps --format json "$ID" | jq length)" -eq 2
+  wait_for eval '[ "$(runtime ps --format json "$ID" | jq length)" -eq 2 ]'
   run runtime ps --format json "$ID"
   [ "$status" -eq 0 ]
   echo "$output" | jq -e --argjson p "$pid" 'type == "array" and all(.[]; type == "number") and index($p) != null'
@@ -326,7 +326,7 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
   run runtime resume "$ID"
   [ "$status" -eq 0 ]
   [ "$(ct_state "$ID")" = running ]
-  wait_for test "$(wc -l <"$f")" -gt "$n2"
+  wait_for eval '[ "$(wc -l <"$f")" -gt "$n2" ]'
 }
 
 @test "pause and resume of a stopped container fail" {

@@ -496,7 +496,7 @@ start_sleeper() {
   p=$(cat "$BATS_TEST_TMPDIR/exec.pid")
   [[ $p =~ ^[0-9]+$ ]]
   [ -d "/proc/$p" ]
-  wait_for test "$(tr '\0' ' ' <"/proc/$p/cmdline")" = "sleep 777 "
+  wait_for eval '[ "$(tr "\0" " " <"/proc/$p/cmdline")" = "sleep 777 " ]'
   [ "$(readlink "/proc/$p/ns/pid")" = "$(readlink "/proc/$pid1/ns/pid")" ]
   runtime ps --format json "$ID" | jq -e --argjson p "$p" 'index($p) != null'
 }

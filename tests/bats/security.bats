@@ -201,7 +201,7 @@ try_run() {
   exec 7<"/proc/$pid/exe"
   run runtime start "$ID"
   [ "$status" -eq 0 ]
-  wait_for test "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "sleep 100 "
+  wait_for eval '[ "$(tr "\0" " " <"/proc/$pid/cmdline")" = "sleep 100 " ]'
   st=0
   (echo '#!/bin/sh' >>"/proc/self/fd/7") 2>/dev/null || st=$?
   exec 7<&-

@@ -500,3 +500,35 @@ release() { touch "/proc/$1/root/dev/shm/stop"; }
   [[ $output == *systemd* ]]
   assert_no_leftovers "$ID" "$BUNDLE"
 }
+
+@test "an init killed from the host is reported stopped and deletes cleanly" {
+  set_args sleep 100
+  run_detached "$ID"
+  pid=$(ct_pid "$ID")
+  kill -9 "$pid"
+  wait_state "$ID" stopped
+  run runtime delete "$ID"
+  [ "$status" -eq 0 ]
+  [ -z "$(leftover_cgroups "$ID")" ]
+}
+
+@test "delete --force of a paused container thaws and removes it; exec into it fails first" {
+  set_args sh -c 'sleep 100 & echo ready; wait'
+  run_detached "$ID"
+  wait_out "$ID" ready
+  run runtime pause "$ID"
+  [ "$status" -eq 0 ]
+  run runtime exec "$ID" true
+  [ "$status" -ne 0 ]
+  [[ $output == *paused* ]]
+  pids=$(runtime ps --format json "$ID" | jq -r '.[]')
+  [ -n "$pids" ]
+  run runtime delete --force "$ID"
+  [ "$status" -eq 0 ]
+  for p in $pids; do
+    wait_for test ! -d "/proc/$p"
+  done
+  run runtime state "$ID"
+  [[ $output == *"container does not exist"* ]]
+  [ -z "$(leftover_cgroups "$ID")" ]
+}

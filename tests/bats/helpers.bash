@@ -244,6 +244,10 @@ track_mount() { echo "$1" >>"$BATS_TEST_TMPDIR/own-mounts"; }
 
 cell_teardown() {
   local id d problems= m
+  # a failed test shows what the last `run` saw
+  if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${output+x}" ]; then
+    echo "# last run: status=${status:-} output: $output" >&2
+  fi
   if [ -f "$BATS_TEST_TMPDIR/ids" ]; then
     while read -r id; do
       [ -n "$id" ] || continue

@@ -72,6 +72,7 @@ bench: deps all
 
 install: all
 	install -D -m 0755 $(BUILD)/cell $(DESTDIR)$(PREFIX)/bin/cell
+	install -D -m 0755 $(BUILD)/cellfs $(DESTDIR)$(PREFIX)/bin/cellfs
 
 clean:
 	rm -rf build

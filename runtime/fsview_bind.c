@@ -32,6 +32,23 @@ static const char *proc_files[] = {"meminfo", "cpuinfo", "stat", "uptime", "load
                                    "pressure/cpu", "pressure/memory", "pressure/io"};
 static const char *cpu_files[] = {"online", "possible", "present"};
 
+/* Bind <dir>/<sub>/<name> over /<sub>/<name> in the rootfs, when both exist. */
+static int bind_view(int rootfd, const char *dir, const char *sub, const char *name, struct cell_err *err) {
+  char src[PATH_MAX], dst[PATH_MAX];
+  snprintf(src, sizeof src, "%s/%s/%s", dir, sub, name);
+  snprintf(dst, sizeof dst, "/%s/%s", sub, name);
+  if (access(src, R_OK) < 0) return 0;
+  int fd = cell_open_in_root(rootfd, dst, false, false, err);
+  if (fd < 0) return 0; /* the kernel has no such file: nothing to cover */
+  char t[64];
+  snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
+  int r = mount(src, t, NULL, MS_BIND, NULL);
+  int e = errno;
+  close(fd);
+  if (r < 0) return cell_error(err, e, "fsview: bind %s over %s", src, dst);
+  return 0;
+}
+
 int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err) {
   const char *mode = ann(s, "run.cell.fsview");
   if (mode && !strcmp(mode, "false")) return 0;
@@ -48,34 +65,10 @@ int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err
       return cell_error(err, errno ? errno : ENOENT, "annotations.run.cell.fsview: cellfs is not mounted at %s", dir);
     return 0;
   }
-  for (size_t i = 0; i < sizeof proc_files / sizeof *proc_files; i++) {
-    char src[PATH_MAX], dst[PATH_MAX];
-    snprintf(src, sizeof src, "%s/proc/%s", dir, proc_files[i]);
-    snprintf(dst, sizeof dst, "/proc/%s", proc_files[i]);
-    if (access(src, R_OK) < 0) continue;
-    int fd = cell_open_in_root(rootfd, dst, false, false, err);
-    if (fd < 0) continue; /* the kernel has no such file: nothing to cover */
-    char t[64];
-    snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
-    int r = mount(src, t, NULL, MS_BIND, NULL);
-    int e = errno;
-    close(fd);
-    if (r < 0) return cell_error(err, e, "fsview: bind %s over %s", src, dst);
-  }
+  for (size_t i = 0; i < sizeof proc_files / sizeof *proc_files; i++)
+    if (bind_view(rootfd, dir, "proc", proc_files[i], err) < 0) return -1;
   if (!has_mount(s, "/sys", "sysfs")) return 0;
-  for (size_t i = 0; i < sizeof cpu_files / sizeof *cpu_files; i++) {
-    char src[PATH_MAX], dst[PATH_MAX];
-    snprintf(src, sizeof src, "%s/sys/devices/system/cpu/%s", dir, cpu_files[i]);
-    snprintf(dst, sizeof dst, "/sys/devices/system/cpu/%s", cpu_files[i]);
-    if (access(src, R_OK) < 0) continue;
-    int fd = cell_open_in_root(rootfd, dst, false, false, err);
-    if (fd < 0) continue;
-    char t[64];
-    snprintf(t, sizeof t, "/proc/self/fd/%d", fd);
-    int r = mount(src, t, NULL, MS_BIND, NULL);
-    int e = errno;
-    close(fd);
-    if (r < 0) return cell_error(err, e, "fsview: bind %s over %s", src, dst);
-  }
+  for (size_t i = 0; i < sizeof cpu_files / sizeof *cpu_files; i++)
+    if (bind_view(rootfd, dir, "sys/devices/system/cpu", cpu_files[i], err) < 0) return -1;
   return 0;
 }

@@ -34,7 +34,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a tests/unit/unit.h
 
 # Debian packages every suite needs; installs only what is missing.
 DEB_PKGS = gcc make pkg-config libcjson-dev libseccomp-dev libcap-dev libfuse3-dev fuse3 \
-           bats busybox-static jq uidmap iproute2 util-linux procps crun runc gnuplot-nox
+           bats busybox-static jq uidmap iproute2 util-linux procps crun runc gnuplot-nox python3
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -45,7 +45,20 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out "$out" ||
 # shellcheck source=/dev/null
 . "$out/job" || fail "cannot read $out/job"
 
+# A project checked out below /tmp (CI may clone there) would be hidden by the
+# guest's fresh /tmp: hold it aside and bind it back at the same path.
+case "$CELL_VM_PROJECT" in
+/tmp/*)
+	mkdir -p /.cell-project && mount --bind "$CELL_VM_PROJECT" /.cell-project ||
+		fail "hold $CELL_VM_PROJECT aside"
+	;;
+/run/*) fail "the project may not live below /run: the guest mounts a fresh /run before it reads the job" ;;
+esac
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp || fail "mount tmpfs /tmp"
+if [ -d /.cell-project ]; then
+	mkdir -p "$CELL_VM_PROJECT" && mount --bind /.cell-project "$CELL_VM_PROJECT" ||
+		fail "bind $CELL_VM_PROJECT back below the new /tmp"
+fi
 mkdir -p /dev/pts /dev/shm /dev/mqueue
 mount -t devpts -o newinstance,gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts || fail "mount devpts"
 ln -sf pts/ptmx /dev/ptmx

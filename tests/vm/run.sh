@@ -49,6 +49,7 @@ for f in "$@"; do
   abs=$(realpath "$f")
   # the guest mounts fresh filesystems there, hiding the host's files
   case "$abs" in
+    "$top"/*) ;; # the project is re-exposed at its own path in the guest, even below /tmp
     /tmp/*|/run/*|/dev/*|/proc/*|/sys/*) usage_error "$abs: files under /tmp, /run, /dev, /proc, /sys are hidden in the guest; put them elsewhere (e.g. under $top)" ;;
   esac
   files+=("$abs")

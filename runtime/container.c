@@ -231,6 +231,18 @@ fail:
   _exit(127);
 }
 
+/* In the init: wait until the runtime has placed us in our cgroup, then make
+ * the cgroup namespace (its root must be that cgroup). */
+static int wait_cgroup(void *arg, struct cell_err *err) {
+  struct prepared *p = arg;
+  char msg[64];
+  int n = cell_sync_recv(p->sock, msg, sizeof msg, NULL);
+  if (n <= 0 || strcmp(msg, "cg")) return cell_error(err, 0, "the runtime did not place the container in its cgroup");
+  if ((p->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    return cell_error(err, errno, "linux.namespaces: new cgroup namespace");
+  return 0;
+}
+
 static void container_init(struct prepared *p) {
   struct cell_spec *s = &p->spec;
   int sock = p->sock;
@@ -264,7 +276,7 @@ static void container_init(struct prepared *p) {
       close(nsfd);
     }
   }
-  if (p->unshare_flags && unshare(p->unshare_flags) < 0) {
+  if ((p->unshare_flags & ~CLONE_NEWCGROUP) && unshare(p->unshare_flags & ~CLONE_NEWCGROUP) < 0) {
     cell_error(&err, errno, "linux.namespaces: unshare");
     init_fail(sock, &err);
   }
@@ -294,7 +306,7 @@ static void container_init(struct prepared *p) {
     cell_error(&err, errno, "domainname: set \"%s\"", s->domainname);
     init_fail(sock, &err);
   }
-  if (cell_rootfs_mount_all(s, cell_spec_has_ns(s, CLONE_NEWUSER), &err) < 0) init_fail(sock, &err);
+  if (cell_rootfs_mount_all(s, cell_spec_has_ns(s, CLONE_NEWUSER), wait_cgroup, p, &err) < 0) init_fail(sock, &err);
   /* prestart / createRuntime hooks run in the runtime now. */
   cell_sync_send(sock, "H", -1);
   if (cell_sync_recv(sock, state_text, sizeof state_text, NULL) <= 0 || state_text[0] != 'h') _exit(1);
@@ -622,11 +634,19 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
         write_idmap(pid, "gid_map", s->gidmap, s->ngidmap, err) < 0)
       goto out_kill;
   }
-  if (cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
+  /* The init sets up its mounts while we write its pid into the cgroups (the
+   * first write to a v1 cgroup.procs can wait 10-20 ms for an RCU grace
+   * period); it waits for "cg" before anything that needs its cgroup.  When it
+   * must fork again (a joined user namespace), it is placed before it forks. */
+  bool place_first = p.need_fork;
+  if (place_first && cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
   if (cell_sync_send(socks[0], "go", -1) < 0) {
     cell_error(err, errno, "signal the container init");
     goto out_kill;
   }
+  if (!place_first && cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
+  /* A failed send means the init already died: its error is read below. */
+  cell_sync_send(socks[0], "cg", -1);
   pid_t init = pid;
   char msg[4200];
   for (;;) {

@@ -541,7 +541,12 @@ static int setup_dev(const struct cell_spec *s, int rootfd, bool in_userns, stru
   return 0;
 }
 
-int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell_err *err) {
+static bool is_cgroup_mount(const struct cell_mount *m) {
+  return !m->bind && m->type && (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"));
+}
+
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before_cgroup_fn before_cgroup, void *arg,
+                          struct cell_err *err) {
   unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : (MS_SLAVE | MS_REC);
   if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
     return cell_error(err, errno, "linux.rootfsPropagation: set propagation of /");
@@ -551,11 +556,17 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell
   if (rootfd < 0) return cell_error(err, errno, "root.path: open %s", s->rootfs);
   int rc = 0;
   bool dev_mounted = false;
+  bool placed = !before_cgroup;
   for (size_t i = 0; i < s->nmounts && rc == 0; i++) {
+    if (!placed && is_cgroup_mount(&s->mounts[i])) {
+      placed = true;
+      if ((rc = before_cgroup(arg, err)) < 0) break;
+    }
     rc = do_mount(s, i, rootfd, err);
     if (!strcmp(s->mounts[i].destination, "/dev")) dev_mounted = true;
   }
   (void)dev_mounted;
+  if (rc == 0 && !placed) rc = before_cgroup(arg, err);
   if (rc == 0) rc = setup_dev(s, rootfd, in_userns, err);
   if (rc == 0) rc = cell_fsview_bind(s, rootfd, err);
   close(rootfd);

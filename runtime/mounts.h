@@ -19,7 +19,12 @@ int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err);
 
 /* Everything before pivot_root: propagation, the rootfs bind, every mount,
  * devices and /dev links.  in_userns: devices are bind-mounted, not mknod'ed. */
-int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, struct cell_err *err);
+/* before_cgroup runs once, before the first cgroup/cgroup2 mount (or after the
+ * last mount when there is none): the init waits there for its cgroup
+ * placement, so that most mount work overlaps the runtime's cgroup writes. */
+typedef int (*cell_before_cgroup_fn)(void *arg, struct cell_err *err);
+int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before_cgroup_fn before_cgroup, void *arg,
+                          struct cell_err *err);
 /* Bind cellfs's views over /proc/meminfo etc. (fsview_bind.c). */
 int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err);
 /* pivot_root (or chroot with no_pivot) into the rootfs. */

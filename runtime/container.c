@@ -54,6 +54,14 @@ struct prepared {
   int lock_fd, root_fd; /* the runtime's; the init must not keep the state lock */
 };
 
+/* --debug timings of the create phases, in microseconds since create began. */
+static struct timespec t0;
+static void phase(const char *what) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  cell_debug("create: %s at %ld us", what, (long)((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000));
+}
+
 void cell_now_rfc3339(char *buf, size_t n) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -511,8 +519,10 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   out->pid = -1;
   out->console_master = -1;
 
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   if (cell_id_valid(o->id, err) < 0) return -1;
   if (prepare(o, &p, err) < 0) goto out;
+  phase("config prepared");
   struct cell_spec *s = &p.spec;
   rootfd = cell_root_open(o->root, true, err);
   if (rootfd < 0) goto out;
@@ -546,6 +556,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     }
     if (cg) st.cgroup = cell_cg_serialize(cg);
   }
+  phase("cgroup created");
   /* Saved before any process exists so that delete --force can clean a half-made container. */
   rc = cell_state_save(dirfd, &st, err);
   if (rc == 0) rc = save_config_copy(dirfd, s, err);
@@ -623,6 +634,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   }
   close(socks[1]);
   socks[1] = -1;
+  phase("init cloned");
   if (cell_spec_has_ns(s, CLONE_NEWUSER) && !p.user_join) {
     if (s->ngidmap) {
       /* Without privilege over the gid range the kernel wants setgroups denied. */
@@ -645,6 +657,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     goto out_kill;
   }
   if (!place_first && cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
+  phase("init placed in its cgroup");
   /* A failed send means the init already died: its error is read below. */
   cell_sync_send(socks[0], "cg", -1);
   pid_t init = pid;
@@ -666,6 +679,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
       waitpid(pid, NULL, 0);
       pid = init;
     } else if (msg[0] == 'H') {
+      phase("init mounted its rootfs");
       st.pid = init;
       char *sj = state_json_for(o->id, init, s->bundle, "created", s->annotations);
       int hr = run_hooks(s->hooks, "prestart", sj, err);
@@ -697,6 +711,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
       close(fd);
       if (r < 0) goto out_kill;
     } else if (msg[0] == 'R') {
+      phase("init ready");
       break;
     }
   }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,8 @@ int main(void) {
   tcgetattr(ts, &before);
   cell_console_set_size(ts, 33, 77, &err);
   if (pipe(out) < 0) return 1;
+  int rd[2], pd[2];
+  if (pipe(rd) < 0 || pipe(pd) < 0) return 1;
   fflush(stdout);
   pid = fork();
   if (pid == 0) {
@@ -180,22 +183,35 @@ int main(void) {
     close(ts);
     struct cell_err e2 = {0};
     if (cell_console_make_controlling(cs, &e2) < 0) _exit(100);
+    /* No sleeps: wait (up to 10 s) for the proxy to copy the initial size,
+     * then tell the helper and the probe that the proxy is running. */
     struct winsize z = {0};
-    ioctl(0, TIOCGWINSZ, &z);
+    for (int i = 0; i < 1000 && (ioctl(0, TIOCGWINSZ, &z), z.ws_row == 0); i++) usleep(10000);
     printf("size %u %u\n", z.ws_row, z.ws_col);
     fflush(stdout);
-    struct timespec to = {5, 0};
-    int sig = sigtimedwait(&w, NULL, &to);
-    ioctl(0, TIOCGWINSZ, &z);
+    if (write(rd[1], "go", 2) != 2) _exit(101);
+    /* the initial size copy may itself raise SIGWINCH: wait for the new size */
+    int sig = 0;
+    for (int i = 0; i < 100; i++) {
+      struct timespec to = {0, 100000000};
+      if (sigtimedwait(&w, NULL, &to) == SIGWINCH) sig = SIGWINCH;
+      ioctl(0, TIOCGWINSZ, &z);
+      if (sig == SIGWINCH && z.ws_row == 50) break;
+    }
     printf("winch %d size %u %u\n", sig == SIGWINCH, z.ws_row, z.ws_col);
     fflush(stdout);
+    /* stay until the probe has looked at the input terminal's mode */
+    struct pollfd pp = {.fd = pd[0], .events = POLLIN};
+    poll(&pp, 1, 10000);
     _exit(0);
   }
   close(cs);
   pid_t parent = getpid();
   pid_t helper = fork();
   if (helper == 0) {
-    usleep(300000);
+    char b;
+    struct pollfd pf = {.fd = rd[0], .events = POLLIN};
+    if (poll(&pf, 1, 10000) != 1 || read(rd[0], &b, 1) != 1) _exit(1);
     struct winsize z = {.ws_row = 50, .ws_col = 150};
     ioctl(ts, TIOCSWINSZ, &z);
     kill(parent, SIGWINCH);
@@ -206,13 +222,20 @@ int main(void) {
   if (pipe(rp) < 0) return 1;
   pid_t probe = fork();
   if (probe == 0) {
-    usleep(150000);
+    char b;
+    struct pollfd pf = {.fd = rd[0], .events = POLLIN};
+    if (poll(&pf, 1, 10000) != 1 || read(rd[0], &b, 1) != 1) _exit(1);
     struct termios t;
     char c = (tcgetattr(ts, &t) == 0 && !(t.c_lflag & (ICANON | ECHO))) ? 'R' : 'C';
     if (write(rp[1], &c, 1) < 0) _exit(1);
+    if (write(pd[1], "x", 1) < 0) _exit(1);
     _exit(0);
   }
   close(rp[1]);
+  close(rd[0]);
+  close(rd[1]);
+  close(pd[0]);
+  close(pd[1]);
   st = -1;
   CHECK(cell_console_proxy(cm, pid, ts, out[1], &st, &err) == 0, "tty proxy ran");
   close(out[1]);

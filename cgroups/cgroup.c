@@ -672,6 +672,48 @@ int cell_cg_enter(struct cell_cgroup *cg, pid_t pid, struct cell_err *err) {
   return 0;
 }
 
+int cell_cg_self_prepare(const struct cell_cgroup *cg, struct cell_cg_self *s, struct cell_err *err) {
+  s->v2_dirfd = -1;
+  s->ntasks = 0;
+  for (size_t i = 0; i < cg->nh; i++) {
+    const struct cell_cg_hier *h = &cg->h[i];
+    if (!h->controllers[0]) {
+      s->v2_dirfd = open(h->path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+      if (s->v2_dirfd < 0) {
+        cell_cg_self_close(s);
+        return cell_error(err, errno, "open %s", h->path);
+      }
+      continue;
+    }
+    if (s->ntasks == CELL_CG_SELF_MAX) {
+      cell_cg_self_close(s);
+      return cell_error(err, E2BIG, "too many cgroup hierarchies");
+    }
+    char p[4200];
+    snprintf(p, sizeof p, "%s/tasks", h->path);
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      cell_cg_self_close(s);
+      return cell_error(err, errno, "open %s", p);
+    }
+    s->tasks_fd[s->ntasks++] = fd;
+  }
+  return 0;
+}
+
+int cell_cg_self_enter(const struct cell_cg_self *s, struct cell_err *err) {
+  for (size_t i = 0; i < s->ntasks; i++)
+    if (write(s->tasks_fd[i], "0", 1) != 1) return cell_error(err, errno, "move into the container cgroup (tasks)");
+  return 0;
+}
+
+void cell_cg_self_close(struct cell_cg_self *s) {
+  for (size_t i = 0; i < s->ntasks; i++) close(s->tasks_fd[i]);
+  s->ntasks = 0;
+  if (s->v2_dirfd >= 0) close(s->v2_dirfd);
+  s->v2_dirfd = -1;
+}
+
 int cell_cg_v2_dirfd(const struct cell_cgroup *cg) {
   if (cg->layout != CELL_CG_UNIFIED) return -1;
   const char *p = cell_cg_path(cg, "");

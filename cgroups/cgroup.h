@@ -44,6 +44,25 @@ char *cell_cg_serialize(const struct cell_cgroup *cg); /* malloc'd JSON text, NU
 
 /* Move pid into the cgroup in all hierarchies. */
 int cell_cg_enter(struct cell_cgroup *cg, pid_t pid, struct cell_err *err);
+/* Self-placement, for a new process that is to start inside the cgroup:
+ * the runtime opens, before clone, the v1 "tasks" files (and a cgroup2
+ * directory fd for clone3 CLONE_INTO_CGROUP); the new single-threaded
+ * process then moves itself by writing "0" to each tasks file.  Moving the
+ * current thread skips the kernel's global cgroup_threadgroup_rwsem, whose
+ * write side otherwise waits for an RCU grace period (10-20 ms on v1), and
+ * v1 checks the opener's credentials, so this works inside a new user
+ * namespace too. */
+#define CELL_CG_SELF_MAX 32
+struct cell_cg_self {
+  int v2_dirfd;               /* for CLONE_INTO_CGROUP, or -1 */
+  int tasks_fd[CELL_CG_SELF_MAX];
+  size_t ntasks;
+};
+int cell_cg_self_prepare(const struct cell_cgroup *cg, struct cell_cg_self *s, struct cell_err *err);
+/* In the new process (async-signal-safe): write "0" to every tasks file. */
+int cell_cg_self_enter(const struct cell_cg_self *s, struct cell_err *err);
+void cell_cg_self_close(struct cell_cg_self *s);
+
 /* A new O_DIRECTORY|O_CLOEXEC fd (caller closes) of the cgroup2 dir for
  * clone3(CLONE_INTO_CGROUP); -1 unless the layout is unified. */
 int cell_cg_v2_dirfd(const struct cell_cgroup *cg);

@@ -600,10 +600,17 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   p.sock = socks[1];
   p.lock_fd = dirfd;
   p.root_fd = rootfd;
-  /* On a unified hierarchy the init is born in its cgroup (CLONE_INTO_CGROUP). */
-  int cgfd = cg ? cell_cg_v2_dirfd(cg) : -1;
-  bool born_in_cgroup = false;
-  if (cgfd >= 0) {
+  /* Placement without the runtime writing cgroup.procs: the init is born in
+   * the cgroup2 directory (clone3 CLONE_INTO_CGROUP) and moves itself into
+   * the v1 hierarchies through tasks files opened here (see cgroup.h). */
+  struct cell_cg_self self = {.v2_dirfd = -1};
+  bool self_place = false;
+  if (cg) {
+    struct cell_err e2;
+    self_place = cell_cg_self_prepare(cg, &self, &e2) == 0;
+  }
+  pid = -1;
+  if (self_place && self.v2_dirfd >= 0) {
     struct clone_args_v2 {
       unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
           set_tid_size, cgroup;
@@ -611,18 +618,28 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     memset(&ca, 0, sizeof ca);
     ca.flags = (unsigned long long)p.clone_flags | 0x200000000ULL /* CLONE_INTO_CGROUP */;
     ca.exit_signal = SIGCHLD;
-    ca.cgroup = (unsigned long long)cgfd;
+    ca.cgroup = (unsigned long long)self.v2_dirfd;
     pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-    born_in_cgroup = pid >= 0;
     if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
       cell_error(err, errno, "linux.namespaces: clone3 the container init into its cgroup");
-      close(cgfd);
+      cell_cg_self_close(&self);
       goto out_st;
     }
-    if (pid != 0) close(cgfd);
-  }
-  if (!born_in_cgroup && !(cgfd >= 0 && pid == 0))
+    if (pid < 0) {
+      self_place = false; /* an old kernel: the runtime places the init */
+      cell_cg_self_close(&self);
+    }
+  } else if (self_place && self.v2_dirfd < 0) {
     pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  }
+  if (!self_place) pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid == 0 && self_place) {
+    struct cell_err e2 = {0};
+    if (cell_cg_self_enter(&self, &e2) < 0) cell_sync_fail(socks[1], e2.msg);
+    cell_cg_self_close(&self);
+  }
+  if (pid != 0 && self_place) cell_cg_self_close(&self);
+  bool born_in_cgroup = self_place;
   if (pid < 0) {
     cell_error(err, errno, "linux.namespaces: clone the container init");
     goto out_st;

@@ -226,10 +226,20 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
     goto out;
   }
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  /* As for create: the process moves itself into the container's cgroup
+   * (v1 tasks files opened here), avoiding the global threadgroup lock. */
+  struct cell_cg_self self = {.v2_dirfd = -1};
+  bool self_place = false;
+  if (cg) {
+    struct cell_err e2;
+    self_place = cell_cg_self_prepare(cg, &self, &e2) == 0 && self.v2_dirfd < 0;
+    if (!self_place) cell_cg_self_close(&self);
+  }
   pid_t c1 = fork();
   if (c1 < 0) {
     cell_error(err, errno, "fork");
     close(pidfd);
+    if (self_place) cell_cg_self_close(&self);
     goto out;
   }
   if (c1 == 0) {
@@ -237,6 +247,10 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
     close(socks[0]);
     char msg[64];
     struct cell_err e = {0};
+    if (self_place) {
+      if (cell_cg_self_enter(&self, &e) < 0) cell_sync_fail(sock, e.msg);
+      cell_cg_self_close(&self);
+    }
     if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0) _exit(1);
     if (joinflags && setns(pidfd, joinflags) < 0) {
       cell_error(&e, errno, "join the namespaces of container init %d", (int)st.pid);
@@ -288,7 +302,8 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
   close(pidfd);
   close(socks[1]);
   socks[1] = -1;
-  if (cg && cell_cg_enter(cg, c1, err) < 0) {
+  if (self_place) cell_cg_self_close(&self);
+  if (cg && !self_place && cell_cg_enter(cg, c1, err) < 0) {
     kill(c1, SIGKILL);
     waitpid(c1, NULL, 0);
     goto out;

@@ -8,9 +8,9 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 status=0 summary=()
-for piece in tests/bench/*.bench.sh; do
+for piece in tests/bench/*.bench.sh tests/bench/cellfs.sh; do
   [ -e "$piece" ] || continue
-  name=$(basename "$piece" .bench.sh)
+  name=$(basename "$(basename "$piece" .bench.sh)" .sh)
   echo "## bench: $name"
   bash "$piece"
   rc=$?

@@ -28,7 +28,7 @@ $(BUILD)/libcell.a: $(LIB_OBJS)
 $(BUILD)/cell: $(BUILD)/obj/runtime/main.o $(BUILD)/libcell.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a tests/unit/unit.h tests/unit/unit_child.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcell.a $(LDLIBS_CELL)
 

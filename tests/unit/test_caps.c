@@ -11,44 +11,10 @@
 
 #include "caps.h"
 #include "unit.h"
+#include "unit_child.h"
 
 #define BIT(n) (UINT64_C(1) << (n))
 
-static cJSON *J(const char *s) {
-  cJSON *j = cJSON_Parse(s);
-  if (!j) {
-    fprintf(stderr, "bad test json: %s\n", s);
-    exit(2);
-  }
-  return j;
-}
-
-/* Runs fn in a child whose stdout goes to a pipe; returns the child's
- * output (static buffer) and stores its wait status. */
-static char child_out[16384];
-static const char *in_child(int (*fn)(void *), void *arg, int *wstatus) {
-  int p[2];
-  if (pipe(p) < 0) return NULL;
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    dup2(p[1], 1);
-    int rc = fn(arg);
-    fflush(stdout);
-    _exit(rc);
-  }
-  close(p[1]);
-  size_t off = 0;
-  ssize_t n;
-  while (off < sizeof child_out - 1 &&
-         (n = read(p[0], child_out + off, sizeof child_out - 1 - off)) > 0)
-    off += (size_t)n;
-  child_out[off] = 0;
-  close(p[0]);
-  waitpid(pid, wstatus, 0);
-  return child_out;
-}
 
 /* Value of a hex "CapXxx:" line in text, or UINT64_MAX. */
 static uint64_t status_mask(const char *text, const char *key) {

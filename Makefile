@@ -25,6 +25,10 @@ $(BUILD)/libcell.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# --version names the commit it was built from.
+CELL_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+$(BUILD)/obj/runtime/main.o: CFLAGS += -DCELL_COMMIT='"$(CELL_COMMIT)"'
+
 $(BUILD)/cell: $(BUILD)/obj/runtime/main.o $(BUILD)/libcell.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
 

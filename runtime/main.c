@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
 #include "container.h"
 #include "error.h"
 #include "log.h"
@@ -738,8 +740,11 @@ int main(int argc, char **argv) {
       case 'R': g.rootless = !strcmp(optarg, "true"); break;
       case 'C': break;
       case 'v':
-        printf("cell version %s\ncommit: %s\nspec: 1.2.0\ngo: none (C11)\nlibseccomp: %s\n", CELL_VERSION, CELL_COMMIT,
-               "2.5");
+        {
+          const struct scmp_version *sv = seccomp_version();
+          printf("cell version %s\ncommit: %s\nspec: 1.2.0\nlibseccomp: %u.%u.%u\n", CELL_VERSION, CELL_COMMIT,
+                 sv ? sv->major : 0, sv ? sv->minor : 0, sv ? sv->micro : 0);
+        }
         return 0;
       case 'h': print_help(); return 0;
       default:

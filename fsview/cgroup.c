@@ -233,8 +233,10 @@ static void cg_free(struct fsv_cg *cg) {
     for (int d = 0; d < FSV_MAXDEPTH; d++)
       if (cg->fd[f][d] >= 0) close(cg->fd[f][d]);
   for (int r = 0; r < R_NROLES; r++) free(cg->path[r]);
+  for (int v = 0; v < FSV_NVIEWS; v++) fsv_text_put(cg->views[v]);
   free(cg->key);
   pthread_mutex_destroy(&cg->lock);
+  pthread_mutex_destroy(&cg->vlock);
   free(cg);
 }
 
@@ -272,6 +274,7 @@ static struct fsv_cg *cg_new(const struct fsv_host *h, const char *text, uint64_
   cg->key = strdup(text);
   cg->hash = hash;
   pthread_mutex_init(&cg->lock, NULL);
+  pthread_mutex_init(&cg->vlock, NULL);
   for (int f = 0; f < F_NFILES; f++)
     for (int d = 0; d < FSV_MAXDEPTH; d++) cg->fd[f][d] = -2;
   if (!cg->key) {

@@ -30,6 +30,7 @@ enum fsv_hostfile {
 };
 
 #define FSV_MAXDEPTH 24
+#define FSV_NVIEWS 16 /* render cache slots per cgroup, one per file kind */
 
 struct fsv_host {
   char *mnt[R_NROLES];   /* mount point serving the role, NULL if none */
@@ -53,6 +54,10 @@ struct fsv_cg {
   pthread_mutex_t lock;      /* guards tasks */
   struct fsv_tasks tasks;
   int sampled;
+  /* the render cache of this cgroup (fs.c): the last text of each file
+   * kind, shared by every reader of the cgroup while it is fresh */
+  pthread_mutex_t vlock;
+  struct fsv_text *views[FSV_NVIEWS];
 };
 
 /* Per-thread scratch space: no allocation on the hot path once warm. */

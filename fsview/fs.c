@@ -70,6 +70,8 @@ int fsv_ctx_init(struct fsv_ctx *c, const struct fsv_opts *o, struct cell_err *e
   memset(c, 0, sizeof(*c));
   c->quota_view = o->quota_view;
   c->debug = o->debug;
+  c->cache_ttl_ns = (uint64_t)o->cache_ms * 1000000ULL;
+  pthread_mutex_init(&c->host_vlock, NULL);
   if (fsv_host_init(&c->host, o->mountinfo, o->proc, err) < 0) return -1;
   c->tab = fsv_cgtab_new(&c->host, (uint64_t)(o->pid_cache_ms ? o->pid_cache_ms : 1) * 1000000ULL);
   if (!c->tab) {
@@ -82,6 +84,11 @@ int fsv_ctx_init(struct fsv_ctx *c, const struct fsv_opts *o, struct cell_err *e
 void fsv_ctx_free(struct fsv_ctx *c) {
   fsv_cgtab_free(c->tab);
   c->tab = NULL;
+  for (int v = 0; v < FSV_NVIEWS; v++) {
+    fsv_text_put(c->host_views[v]);
+    c->host_views[v] = NULL;
+  }
+  pthread_mutex_destroy(&c->host_vlock);
   fsv_host_free(&c->host);
 }
 
@@ -121,13 +128,13 @@ static int cpu_is_root(const struct fsv_cg *cg) {
   return fsv_cg_is_root(cg, R_CPUSET) && fsv_cg_is_root(cg, R_CPU);
 }
 
-int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
-                   struct fsv_buf *out, struct cell_err *err) {
-  struct fsv_reader r;
-  fsv_buf_reset(out);
-  if (fsv_resolve(c->tab, pid, &r, tls, err) < 0) return -1;
+/* Render `kind` for the resolved reader r into out. */
+static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv_reader *rd,
+                         struct fsv_tls *tls, struct fsv_buf *out, struct cell_err *err) {
+  struct fsv_reader r = *rd;
   struct fsv_cg *cg = r.cg;
   int rc = 0;
+  fsv_buf_reset(out);
   static __thread struct fsv_cpu cpu; /* 16 KiB: not on the stack */
   static __thread struct fsv_io io;
   int ids[FSV_MAXCPU];
@@ -219,8 +226,72 @@ int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_
     rc = cell_error(err, EISDIR, "render a directory");
     break;
   }
-  fsv_cg_put(c->tab, cg);
   if (rc == 0 && out->oom) return cell_error(err, ENOMEM, "render %s", host_name[kind]);
+  return rc;
+}
+
+int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+                   struct fsv_buf *out, struct cell_err *err) {
+  struct fsv_reader r;
+  fsv_buf_reset(out);
+  if (fsv_resolve(c->tab, pid, &r, tls, err) < 0) return -1;
+  int rc = render_reader(c, kind, &r, tls, out, err);
+  fsv_cg_put(c->tab, r.cg);
+  return rc;
+}
+
+/* ------------------------------------------------------------ render cache
+ *
+ * A render is shared by every reader of the same container cgroup for
+ * cache_ttl_ns (cellfs --cache-ms, default 100 ms): a burst of readers of
+ * one container (8 `free` loops, a monitoring agent) reads its cgroup files
+ * once per period instead of once per open.  The kernel itself refreshes
+ * memcg statistics only every ~2 s, so memory values are as fresh as a
+ * direct read; CPU times and uptime lag by at most the TTL.  Two containers
+ * never share a text: the key is the reader's cgroup set (struct fsv_cg).
+ */
+
+int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+             struct fsv_text **out, struct cell_err *err) {
+  struct fsv_reader r;
+  *out = NULL;
+  if ((unsigned)kind >= FSV_NVIEWS) return cell_error(err, EINVAL, "render file kind %d", kind);
+  if (fsv_resolve(c->tab, pid, &r, tls, err) < 0) return -1;
+  struct fsv_text **slot = r.cg ? &r.cg->views[kind] : &c->host_views[kind];
+  pthread_mutex_t *lock = r.cg ? &r.cg->vlock : &c->host_vlock;
+  uint64_t now = fsv_now_ns();
+  struct fsv_text *t = NULL;
+  if (c->cache_ttl_ns) {
+    pthread_mutex_lock(lock);
+    struct fsv_text *cur = *slot;
+    if (cur && now - cur->stamp < c->cache_ttl_ns &&
+        (kind != K_UPTIME || cur->init_start == r.init_start))
+      t = fsv_text_ref(cur);
+    pthread_mutex_unlock(lock);
+  }
+  int rc = 0;
+  if (!t) {
+    rc = render_reader(c, kind, &r, tls, &tls->out, err);
+    if (rc == 0 && !(t = fsv_text_new(tls->out.p, tls->out.len)))
+      rc = cell_error(err, ENOMEM, "render %s", host_name[kind]);
+    if (rc == 0) {
+      t->stamp = now; /* taken before any value was read */
+      t->init_start = r.init_start;
+      if (c->cache_ttl_ns) {
+        pthread_mutex_lock(lock);
+        struct fsv_text *old = *slot;
+        if (!old || old->stamp <= now) {
+          *slot = fsv_text_ref(t);
+        } else {
+          old = NULL; /* a newer render was published meanwhile */
+        }
+        pthread_mutex_unlock(lock);
+        fsv_text_put(old);
+      }
+    }
+  }
+  fsv_cg_put(c->tab, r.cg);
+  *out = t;
   return rc;
 }
 
@@ -229,9 +300,8 @@ int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_
 #define NHANDLES 4096
 
 struct handle {
-  struct fsv_buf buf;
-  int rendered; /* buf holds a render for this handle's reader */
-  int served;   /* a read was answered from it: the next read at 0 renders anew */
+  struct fsv_text *text; /* the render this handle serves (referenced) */
+  int served;            /* a read was answered from it: the next read at 0 renders anew */
   int next_free;
 };
 
@@ -257,7 +327,7 @@ static void pre_free(void);
 void fsv_handles_free(void) {
   pre_free();
   if (!handles) return;
-  for (int i = 0; i < NHANDLES; i++) fsv_buf_free(&handles[i].buf);
+  for (int i = 0; i < NHANDLES; i++) fsv_text_put(handles[i].text);
   free(handles);
   handles = NULL;
 }
@@ -269,7 +339,7 @@ static uint64_t handle_get(void) {
   if (i >= 0) free_head = handles[i].next_free;
   pthread_mutex_unlock(&handle_lock);
   if (i < 0) return 0;
-  handles[i].rendered = 0;
+  handles[i].text = NULL;
   handles[i].served = 0;
   return ((uint64_t)handle_gen << 32) | (uint64_t)(i + 1);
 }
@@ -283,7 +353,8 @@ static struct handle *handle_of(uint64_t fh) {
 static void handle_put(uint64_t fh) {
   struct handle *h = handle_of(fh);
   if (!h) return;
-  if (h->buf.cap > 256 * 1024) fsv_buf_free(&h->buf); /* keep small ones warm */
+  fsv_text_put(h->text);
+  h->text = NULL;
   int i = (int)(h - handles);
   pthread_mutex_lock(&handle_lock);
   handles[i].next_free = free_head;
@@ -307,7 +378,7 @@ struct prerender {
   pid_t pid;
   fuse_ino_t ino;
   uint64_t stamp;
-  struct fsv_buf buf;
+  struct fsv_text *text;
 };
 
 static struct prerender pre[NPRE];
@@ -321,7 +392,8 @@ static void pre_free(void) {
   pthread_once(&pre_once, pre_init);
   for (int i = 0; i < NPRE; i++) {
     pthread_mutex_lock(&pre[i].lock);
-    fsv_buf_free(&pre[i].buf);
+    fsv_text_put(pre[i].text);
+    pre[i].text = NULL;
     pre[i].pid = 0;
     pthread_mutex_unlock(&pre[i].lock);
   }
@@ -332,36 +404,32 @@ static struct prerender *pre_slot(pid_t pid, fuse_ino_t ino) {
   return &pre[((unsigned)pid * 31u + (unsigned)ino) % NPRE];
 }
 
-static void pre_put(pid_t pid, fuse_ino_t ino, const struct fsv_buf *b) {
+static void pre_put(pid_t pid, fuse_ino_t ino, struct fsv_text *t) {
   struct prerender *p = pre_slot(pid, ino);
   pthread_mutex_lock(&p->lock);
-  fsv_buf_reset(&p->buf);
-  fsv_buf_add(&p->buf, b->p ? b->p : "", b->len);
-  if (p->buf.oom) {
-    p->pid = 0;
-  } else {
-    p->pid = pid;
-    p->ino = ino;
-    p->stamp = fsv_now_ns();
-  }
+  struct fsv_text *old = p->text;
+  p->text = fsv_text_ref(t);
+  p->pid = pid;
+  p->ino = ino;
+  p->stamp = fsv_now_ns();
   pthread_mutex_unlock(&p->lock);
+  fsv_text_put(old);
 }
 
-/* Move a fresh prerender of (pid, ino) into out; 0 if there was one. */
-static int pre_take(pid_t pid, fuse_ino_t ino, struct fsv_buf *out) {
+/* The fresh prerender of (pid, ino), referenced; NULL if none. */
+static struct fsv_text *pre_take(pid_t pid, fuse_ino_t ino) {
   struct prerender *p = pre_slot(pid, ino);
-  int rc = -1;
+  struct fsv_text *t = NULL, *drop = NULL;
   pthread_mutex_lock(&p->lock);
-  if (p->pid == pid && p->ino == ino && fsv_now_ns() - p->stamp < PRE_TTL_NS) {
-    struct fsv_buf t = *out;
-    *out = p->buf;
-    p->buf = t;
-    fsv_buf_reset(&p->buf);
-    rc = 0;
+  if (p->pid == pid && p->ino == ino) {
+    if (fsv_now_ns() - p->stamp < PRE_TTL_NS) t = p->text;
+    else drop = p->text;
+    p->text = NULL;
+    p->pid = 0;
   }
-  p->pid = p->pid == pid && p->ino == ino ? 0 : p->pid;
   pthread_mutex_unlock(&p->lock);
-  return rc;
+  fsv_text_put(drop);
+  return t;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -390,12 +458,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
   start_time = time(NULL);
 }
 
-/* Render the file `ino` for the request's reader into b. */
-static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_buf *b) {
+/* The file `ino` as the request's reader sees it, referenced, into *t. */
+static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_text **t) {
   struct cell_err err = {0};
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
   struct fsv_ctx *c = fuse_req_userdata(req);
-  if (fsv_render_for(c, nodes[ino].kind, ctx->pid, fsv_cur_tls, b, &err) < 0) {
+  if (fsv_view(c, nodes[ino].kind, ctx->pid, fsv_cur_tls, t, &err) < 0) {
     if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
     return -(err.errnum ? err.errnum : EIO);
   }
@@ -427,14 +495,15 @@ static void ksize_max(fuse_ino_t ino, uint64_t v) {
 static int attr_for(fuse_req_t req, fuse_ino_t ino, struct stat *st) {
   fill_attr(ino, st);
   if (nodes[ino].kind == K_DIR) return 0;
-  struct fsv_buf *b = &fsv_cur_tls->out;
-  int rc = render_req(req, ino, b);
+  struct fsv_text *t;
+  int rc = render_req(req, ino, &t);
   if (rc < 0) return rc;
-  st->st_size = (off_t)b->len;
-  st->st_blocks = (blkcnt_t)((b->len + 511) / 512);
-  ksize_set(ino, b->len); /* before the reply: the kernel takes it then */
+  st->st_size = (off_t)t->len;
+  st->st_blocks = (blkcnt_t)((t->len + 511) / 512);
+  ksize_set(ino, t->len); /* before the reply: the kernel takes it then */
   pid_t pid = fuse_req_ctx(req)->pid;
-  if (pid > 0) pre_put(pid, ino, b);
+  if (pid > 0) pre_put(pid, ino, t);
+  fsv_text_put(t);
   return 0;
 }
 
@@ -485,7 +554,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * the kernel then cuts i_size to the text. */
 static int storing;
 
-static void store_size(fuse_ino_t ino, const struct fsv_buf *b) {
+static void store_size(fuse_ino_t ino, struct fsv_text *b) {
   if (!fsv_session || !b->len || b->len <= ksize_get(ino)) return;
   /* A store waits for the lock of the page it writes, which a reader may
    * hold while its READ waits for a free thread: leave one thread free. */
@@ -516,20 +585,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   fi->direct_io = 1;
   fi->keep_cache = 0;
   fi->noflush = 1;
-  fi->fh = handle_get();
-  struct handle *h = handle_of(fi->fh);
-  struct fsv_buf *b = h ? &h->buf : &fsv_cur_tls->out;
   pid_t pid = fuse_req_ctx(req)->pid;
-  if (pid <= 0 || pre_take(pid, ino, b) < 0) {
-    int rc = render_req(req, ino, b);
+  struct fsv_text *t = pid > 0 ? pre_take(pid, ino) : NULL;
+  if (!t) {
+    int rc = render_req(req, ino, &t);
     if (rc < 0) {
-      handle_put(fi->fh);
       fuse_reply_err(req, -rc);
       return;
     }
   }
-  if (h) h->rendered = 1;
-  store_size(ino, b);
+  store_size(ino, t);
+  fi->fh = handle_get();
+  struct handle *h = handle_of(fi->fh);
+  if (h) h->text = t; /* the handle's reference */
+  else fsv_text_put(t);
   if (fuse_reply_open(req, fi) != 0) handle_put(fi->fh);
 }
 
@@ -540,21 +609,25 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return;
   }
   struct handle *h = handle_of(fi->fh);
-  struct fsv_buf *b = h ? &h->buf : &fsv_cur_tls->out;
-  /* the first pass serves the text rendered at open (its length is what
-   * the kernel was told); reading from 0 again renders fresh values */
-  if (!h || !h->rendered || (off == 0 && h->served)) {
-    int rc = render_req(req, ino, b);
+  struct fsv_text *t = h ? h->text : NULL;
+  /* the first pass serves the text taken at open (its length is what the
+   * kernel was told); reading from 0 again takes a fresh one */
+  if (!t || (off == 0 && h->served)) {
+    int rc = render_req(req, ino, &t);
     if (rc < 0) {
       fuse_reply_err(req, -rc);
       return;
     }
-    if (h) h->rendered = 1;
+    if (h) {
+      fsv_text_put(h->text);
+      h->text = t;
+    }
   }
   if (h) h->served = 1;
-  size_t n = (size_t)off >= b->len ? 0 : b->len - (size_t)off;
+  size_t n = (size_t)off >= t->len ? 0 : t->len - (size_t)off;
   if (n < size) ksize_min(ino, (uint64_t)off + n); /* short: the kernel may cut i_size */
-  fuse_reply_buf(req, n ? b->p + off : NULL, n < size ? n : size);
+  fuse_reply_buf(req, n ? t->p + off : NULL, n < size ? n : size);
+  if (!h) fsv_text_put(t);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {

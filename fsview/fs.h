@@ -22,6 +22,7 @@ struct fsv_opts {
   int daemon;
   int threads;            /* worker threads serving /dev/fuse */
   unsigned pid_cache_ms;  /* lifetime of a pid -> cgroup resolution */
+  unsigned cache_ms;      /* lifetime of a cached render per (cgroup, file); 0 = none */
   int debug;
   const char *mountinfo;  /* NULL: /proc/self/mountinfo (tests use fixtures) */
   const char *proc;       /* NULL: /proc */
@@ -32,6 +33,9 @@ struct fsv_ctx {
   struct fsv_cgtab *tab;
   int quota_view;
   int debug;
+  uint64_t cache_ttl_ns;                  /* 0: render on every request */
+  pthread_mutex_t host_vlock;             /* guards host_views */
+  struct fsv_text *host_views[FSV_NVIEWS]; /* renders for kernel-internal readers */
 };
 
 int fsv_ctx_init(struct fsv_ctx *c, const struct fsv_opts *o, struct cell_err *err);
@@ -40,6 +44,13 @@ void fsv_ctx_free(struct fsv_ctx *c);
 /* Render the file of `kind` as the reader `pid` sees it, into out. */
 int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
                    struct fsv_buf *out, struct cell_err *err);
+
+/* The file of `kind` as the reader `pid` sees it: a referenced text (put it
+ * with fsv_text_put).  Texts are cached per (reader's cgroup, kind) for
+ * c->cache_ttl_ns and shared by every reader of that cgroup meanwhile (the
+ * uptime text also per the reader's pid namespace init). */
+int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+             struct fsv_text **out, struct cell_err *err);
 
 /* Path of a file in the tree ("proc/meminfo") to its kind; -1 if none. */
 int fsv_kind_of(const char *path);

@@ -21,6 +21,8 @@ static void usage(FILE *f) {
           "      --no-quota-view   count every cpuset CPU, ignoring the CPU quota\n"
           "  -t, --threads N       threads serving requests (default 8)\n"
           "      --pid-cache-ms N  how long a reader's cgroup is cached (default 1000)\n"
+          "      --cache-ms N      how long a file's text is shared by the readers of one\n"
+          "                        cgroup (default 100; 0: render on every open)\n"
           "  -v, --verbose         log worker restarts and read errors (twice: FUSE debug)\n"
           "  -h, --help            this text\n"
           "  -V, --version         print the version\n");
@@ -28,11 +30,13 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   struct fsv_opts o = {
-      .mountpoint = "/var/lib/cellfs", .quota_view = 1, .threads = 8, .pid_cache_ms = 1000};
+      .mountpoint = "/var/lib/cellfs", .quota_view = 1, .threads = 8, .pid_cache_ms = 1000,
+      .cache_ms = 100};
   static const struct option lo[] = {
       {"daemon", no_argument, NULL, 'd'},       {"foreground", no_argument, NULL, 'f'},
       {"no-quota-view", no_argument, NULL, 'Q'}, {"threads", required_argument, NULL, 't'},
-      {"pid-cache-ms", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+      {"pid-cache-ms", required_argument, NULL, 'P'}, {"cache-ms", required_argument, NULL, 'C'},
+      {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
   int c;
@@ -58,6 +62,14 @@ int main(int argc, char **argv) {
         return 2;
       }
       o.pid_cache_ms = (unsigned)v;
+      break;
+    case 'C':
+      v = strtol(optarg, &end, 10);
+      if (!*optarg || *end || v < 0 || v > 60000) {
+        fprintf(stderr, "cellfs: --cache-ms: want 0..60000, got '%s'\n", optarg);
+        return 2;
+      }
+      o.cache_ms = (unsigned)v;
       break;
     case 'v': o.debug++; break;
     case 'h': usage(stdout); return 0;

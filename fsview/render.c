@@ -43,6 +43,27 @@ void fsv_buf_add(struct fsv_buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
+struct fsv_text *fsv_text_new(const char *p, size_t len) {
+  struct fsv_text *t = malloc(sizeof(*t) + len + 1);
+  if (!t) return NULL;
+  t->refs = 1;
+  t->stamp = 0;
+  t->init_start = 0;
+  t->len = len;
+  if (len) memcpy(t->p, p, len);
+  t->p[len] = '\0';
+  return t;
+}
+
+struct fsv_text *fsv_text_ref(struct fsv_text *t) {
+  if (t) __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+  return t;
+}
+
+void fsv_text_put(struct fsv_text *t) {
+  if (t && __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0) free(t);
+}
+
 void fsv_buf_printf(struct fsv_buf *b, const char *fmt, ...) {
   va_list ap;
   for (int i = 0; i < 2; i++) {

@@ -30,6 +30,20 @@ void fsv_buf_add(struct fsv_buf *b, const char *s, size_t n);
 void fsv_buf_printf(struct fsv_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A finished render: immutable once made, shared by reference (the render
+ * cache, open handles, prerenders).  refs is changed atomically. */
+struct fsv_text {
+  int refs;
+  uint64_t stamp;    /* monotonic ns when its values were read */
+  double init_start; /* the reader's init start it was rendered for (uptime) */
+  size_t len;
+  char p[];          /* len bytes and a NUL */
+};
+/* A new text holding a copy of p[0..len), one reference; NULL if no memory. */
+struct fsv_text *fsv_text_new(const char *p, size_t len);
+struct fsv_text *fsv_text_ref(struct fsv_text *t); /* returns t; NULL stays NULL */
+void fsv_text_put(struct fsv_text *t);             /* NULL is fine */
+
 /* Memory values of a cgroup, bytes.  FSV_UNLIMITED = no limit. */
 struct fsv_mem {
   uint64_t limit;       /* tightest memory limit along the ancestors */

@@ -24,6 +24,9 @@ teardown() {
   run "$CELLFS" --threads 0 /tmp/x
   [ "$status" -eq 2 ]
   [[ "$output" == *"--threads"* ]]
+  run "$CELLFS" --cache-ms -1 /tmp/x
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--cache-ms"* ]]
   run "$CELLFS" relative/path
   [ "$status" -eq 2 ]
   [[ "$output" == *"absolute"* ]]
@@ -98,6 +101,37 @@ teardown() {
   wait $pb
   [ "$(cat "$BATS_TEST_TMPDIR/a")" = "MemTotal:         262144 kB" ]
   [ "$(cat "$BATS_TEST_TMPDIR/b")" = "MemTotal:         524288 kB" ]
+}
+
+@test "render cache: a limit change shows after the cache period, at once with --cache-ms 0" {
+  make_cg m $((256 * 1024 * 1024)) 0 -1
+  local mem; mem=$(grep -- "/memory/.*/cellfs-bats-$$-m\$" "$CGS_FILE")
+  start_cellfs "$MNT" --cache-ms 1500
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:         262144 kB" ]
+  echo $((128 * 1024 * 1024)) >"$mem/memory.limit_in_bytes"
+  # another reader (new pid) of the same cgroup within the period: the shared text
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:         262144 kB" ]
+  sleep 1.6
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:         131072 kB" ]
+  stop_cellfs "$MNT"
+  # the default period is 100 ms
+  start_cellfs "$MNT"
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:         131072 kB" ]
+  echo $((64 * 1024 * 1024)) >"$mem/memory.limit_in_bytes"
+  sleep 0.2
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:          65536 kB" ]
+  stop_cellfs "$MNT"
+  start_cellfs "$MNT" --cache-ms 0
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:          65536 kB" ]
+  echo $((32 * 1024 * 1024)) >"$mem/memory.limit_in_bytes"
+  run in_cg m grep MemTotal "$MNT/proc/meminfo"
+  [ "$output" = "MemTotal:          32768 kB" ]
 }
 
 @test "a host process in the root cgroups sees the host's values" {

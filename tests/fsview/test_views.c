@@ -10,6 +10,7 @@
 #include "unit.h"
 
 static char fix[PATH_MAX];
+static unsigned setup_cache_ms; /* render cache of the next setup(); 0 = none */
 
 static const char *line_of(const char *text, const char *key) {
   static char out[512];
@@ -61,7 +62,7 @@ static int setup(struct fsv_ctx *c, const char *tree, int quota_view, char *mi) 
   write_mountinfo(mi, tree);
   snprintf(proc, sizeof(proc), "%s/%s/proc", fix, tree);
   struct fsv_opts o = {.quota_view = quota_view, .pid_cache_ms = 1000, .mountinfo = mi,
-                       .proc = strdup(proc)};
+                       .proc = strdup(proc), .cache_ms = setup_cache_ms};
   struct cell_err err = {0};
   int rc = fsv_ctx_init(c, &o, &err);
   if (rc < 0) printf("# ctx init: %s\n", err.msg);
@@ -193,6 +194,109 @@ static void test_v2(void) {
   fsv_buf_free(&tls.c);
 }
 
+static void put_file(const char *dir, const char *rel, const char *text) {
+  char p[PATH_MAX + 64];
+  snprintf(p, sizeof(p), "%s/%s", dir, rel);
+  FILE *f = fopen(p, "w");
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+}
+
+static const char *view_line(struct fsv_ctx *c, enum fsv_kind k, pid_t pid, struct fsv_tls *tls,
+                             const char *key, struct fsv_text **keep) {
+  struct cell_err err = {0};
+  *keep = NULL;
+  if (fsv_view(c, k, pid, tls, keep, &err) < 0) {
+    printf("# view: %s\n", err.msg);
+    return "(error)";
+  }
+  return line_of((*keep)->p, key);
+}
+
+/* The render cache: texts shared per (cgroup, file) for the TTL, never
+ * across cgroups, fresh values after it; cache_ms 0 renders every time. */
+static void test_cache(void) {
+  char saved[PATH_MAX], tmp[] = "/tmp/fsview-cache-XXXXXX", cmd[2 * PATH_MAX + 64];
+  struct fsv_tls tls = {0};
+  struct fsv_text *a, *b, *x, *d;
+  char mi[PATH_MAX];
+  struct fsv_ctx c;
+  CHECK(mkdtemp(tmp) != NULL, "cache: temporary fixture tree");
+  snprintf(cmd, sizeof(cmd), "cp -rL '%s/v2' '%s/v2'", fix, tmp); /* host files are links */
+  CHECK(system(cmd) == 0, "cache: copy of the v2 fixtures");
+  memcpy(saved, fix, sizeof(fix));
+  snprintf(fix, sizeof(fix), "%s", tmp);
+  const char *bmax = "v2/cgroup/a/b/memory.max";
+
+  setup_cache_ms = 1000;
+  int ok = setup(&c, "v2", 1, mi) == 0;
+  CHECK(ok, "cache: context with a 1000 ms render cache");
+  if (!ok) {
+    memcpy(fix, saved, sizeof(fix));
+    return;
+  }
+  CHECK_STR(view_line(&c, K_MEMINFO, 300, &tls, "MemTotal:", &a), "MemTotal:         524288 kB",
+            "cache: reader of cgroup a/b sees its limit");
+  char other[128];
+  snprintf(other, sizeof(other), "%s", view_line(&c, K_MEMINFO, 301, &tls, "MemTotal:", &x));
+  CHECK(strcmp(other, "MemTotal:         524288 kB") != 0 && a != x,
+        "cache: a reader of another cgroup (c) gets its own text, not a/b's");
+  CHECK_STR(view_line(&c, K_MEMINFO, 300, &tls, "MemTotal:", &b), "MemTotal:         524288 kB",
+            "cache: second read of a/b within the TTL");
+  CHECK(a == b, "cache: readers of one cgroup share the text within the TTL");
+  fsv_text_put(b);
+  put_file(tmp, bmax, "268435456\n");
+  CHECK_STR(view_line(&c, K_MEMINFO, 300, &tls, "MemTotal:", &b), "MemTotal:         524288 kB",
+            "cache: a limit change within the TTL is not seen yet (shared text)");
+  fsv_text_put(b);
+  CHECK(a->refs == 2, "cache: the cache and this test hold the text");
+  usleep(1100 * 1000);
+  CHECK_STR(view_line(&c, K_MEMINFO, 300, &tls, "MemTotal:", &b), "MemTotal:         262144 kB",
+            "cache: after the TTL the new limit is read");
+  CHECK(a != b && a->refs == 1, "cache: a new text replaced the old one in the cache");
+  CHECK_STR(view_line(&c, K_MEMINFO, 301, &tls, "MemTotal:", &d), other,
+            "cache: cgroup c unaffected by a/b's change");
+  fsv_text_put(d);
+  fsv_text_put(b);
+  fsv_ctx_free(&c);
+  CHECK(a->refs == 1 && strstr(a->p, "524288 kB") != NULL,
+        "cache: a text outlives the context while referenced");
+  fsv_text_put(a);
+  fsv_text_put(x);
+  free((char *)c.host.proc);
+  unlink(mi);
+
+  setup_cache_ms = 0;
+  put_file(tmp, bmax, "max\n");
+  ok = setup(&c, "v2", 1, mi) == 0;
+  CHECK(ok, "cache: context without a render cache");
+  if (!ok) {
+    memcpy(fix, saved, sizeof(fix));
+    return;
+  }
+  CHECK_STR(view_line(&c, K_MEMINFO, 300, &tls, "MemTotal:", &a), "MemTotal:         524288 kB",
+            "no cache: a/b limit");
+  put_file(tmp, bmax, "268435456\n");
+  CHECK_STR(view_line(&c, K_MEMINFO, 300, &tls, "MemTotal:", &b), "MemTotal:         262144 kB",
+            "no cache: a limit change is seen at once");
+  CHECK(a != b && a->refs == 1 && b->refs == 1, "no cache: every view is a new text");
+  fsv_text_put(a);
+  fsv_text_put(b);
+  fsv_ctx_free(&c);
+  free((char *)c.host.proc);
+  unlink(mi);
+
+  memcpy(fix, saved, sizeof(fix));
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+  CHECK(system(cmd) == 0, "cache: temporary tree removed");
+  fsv_buf_free(&tls.a);
+  fsv_buf_free(&tls.b);
+  fsv_buf_free(&tls.c);
+  fsv_buf_free(&tls.out);
+}
+
 static void test_paths(void) {
   CHECK(fsv_kind_of("proc/meminfo") == K_MEMINFO, "tree: proc/meminfo");
   CHECK(fsv_kind_of("/proc/pressure/io") == K_PSI_IO, "tree: proc/pressure/io");
@@ -209,5 +313,6 @@ int main(void) {
   test_paths();
   test_v1();
   test_v2();
+  test_cache();
   UNIT_DONE();
 }

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+void (*fsv_may_block)(void);
+
 uint64_t fsv_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -377,7 +379,7 @@ static struct fsv_cg *cg_get(struct fsv_cgtab *t, const char *text, struct fsv_t
     }
   }
   nc->refs = 1;
-  nc->last_used = fsv_now_ns();
+  nc->last_used = nc->born = fsv_now_ns();
   nc->next = t->bucket[b];
   t->bucket[b] = nc;
   t->ncg++;
@@ -494,6 +496,7 @@ int fsv_resolve(struct fsv_cgtab *t, pid_t pid, struct fsv_reader *r, struct fsv
   }
   pthread_mutex_unlock(&t->lock);
 
+  fsv_blocking(); /* reads /proc, may scan it for a pid namespace's init */
   long last;
   int levels;
   if (proc_nspid(t, pid, &tls->a, &last, &levels) < 0)

@@ -48,6 +48,7 @@ struct fsv_cg {
   char *key;                 /* text of /proc/PID/cgroup */
   int refs;                  /* guarded by the table lock */
   uint64_t last_used;        /* monotonic ns */
+  uint64_t born;             /* monotonic ns when cellfs first saw this cgroup set */
   char *path[R_NROLES];      /* path below the mount, "" = mount root, NULL = none */
   int depth[R_NROLES];       /* components of path */
   int fd[F_NFILES][FSV_MAXDEPTH]; /* -2 not tried, -1 missing */
@@ -110,5 +111,13 @@ void fsv_sweep(struct fsv_cgtab *t);
 int fsv_cgtab_count(struct fsv_cgtab *t);
 
 uint64_t fsv_now_ns(void);
+
+/* Set by the worker: called before work that may take long or block (a
+ * render from cgroup files, a pid resolution, a page-cache store), so that
+ * another thread takes over reading requests meanwhile.  NULL: nothing. */
+extern void (*fsv_may_block)(void);
+static inline void fsv_blocking(void) {
+  if (fsv_may_block) fsv_may_block();
+}
 
 #endif

@@ -251,8 +251,17 @@ int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_
  * never share a text: the key is the reader's cgroup set (struct fsv_cg).
  */
 
-int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
-             struct fsv_text **out, struct cell_err *err) {
+/* A runtime starting a container stats the files when it bind-mounts them
+ * (a GETATTR from the container's first process) before it writes the
+ * container's limits: a cgroup cellfs has known for less than this is
+ * rendered afresh for every open, so no text from before its limits were
+ * set is shared. */
+#define CACHE_GRACE_NS (1000 * 1000000ULL)
+
+/* publish: store a fresh render in the cache (opens and reads); attribute
+ * requests only use a cached text, they never publish one. */
+static int view_get(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+                    struct fsv_text **out, int publish, struct cell_err *err) {
   struct fsv_reader r;
   *out = NULL;
   if ((unsigned)kind >= FSV_NVIEWS) return cell_error(err, EINVAL, "render file kind %d", kind);
@@ -271,13 +280,14 @@ int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *t
   }
   int rc = 0;
   if (!t) {
+    fsv_blocking(); /* reads cgroup and /proc files */
     rc = render_reader(c, kind, &r, tls, &tls->out, err);
     if (rc == 0 && !(t = fsv_text_new(tls->out.p, tls->out.len)))
       rc = cell_error(err, ENOMEM, "render %s", host_name[kind]);
     if (rc == 0) {
       t->stamp = now; /* taken before any value was read */
       t->init_start = r.init_start;
-      if (c->cache_ttl_ns) {
+      if (c->cache_ttl_ns && publish && (!r.cg || now - r.cg->born >= CACHE_GRACE_NS)) {
         pthread_mutex_lock(lock);
         struct fsv_text *old = *slot;
         if (!old || old->stamp <= now) {
@@ -293,6 +303,11 @@ int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *t
   fsv_cg_put(c->tab, r.cg);
   *out = t;
   return rc;
+}
+
+int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+             struct fsv_text **out, struct cell_err *err) {
+  return view_get(c, kind, pid, tls, out, 1, err);
 }
 
 /* ------------------------------------------------------------ handles */
@@ -459,11 +474,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
 }
 
 /* The file `ino` as the request's reader sees it, referenced, into *t. */
-static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_text **t) {
+static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_text **t, int publish) {
   struct cell_err err = {0};
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
   struct fsv_ctx *c = fuse_req_userdata(req);
-  if (fsv_view(c, nodes[ino].kind, ctx->pid, fsv_cur_tls, t, &err) < 0) {
+  if (view_get(c, nodes[ino].kind, ctx->pid, fsv_cur_tls, t, publish, &err) < 0) {
     if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
     return -(err.errnum ? err.errnum : EIO);
   }
@@ -496,7 +511,7 @@ static int attr_for(fuse_req_t req, fuse_ino_t ino, struct stat *st) {
   fill_attr(ino, st);
   if (nodes[ino].kind == K_DIR) return 0;
   struct fsv_text *t;
-  int rc = render_req(req, ino, &t);
+  int rc = render_req(req, ino, &t, 0);
   if (rc < 0) return rc;
   st->st_size = (off_t)t->len;
   st->st_blocks = (blkcnt_t)((t->len + 511) / 512);
@@ -559,6 +574,7 @@ static void store_size(fuse_ino_t ino, struct fsv_text *b) {
   /* A store waits for the lock of the page it writes, which a reader may
    * hold while its READ waits for a free thread: leave one thread free. */
   if (__atomic_add_fetch(&storing, 1, __ATOMIC_SEQ_CST) < fsv_nthreads) {
+    fsv_blocking(); /* hand the reading of requests to another thread first */
     /* one byte, the last: the kernel grows i_size to its end (a store of
      * nothing does not) and locks only the page holding it */
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(1);
@@ -588,7 +604,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   pid_t pid = fuse_req_ctx(req)->pid;
   struct fsv_text *t = pid > 0 ? pre_take(pid, ino) : NULL;
   if (!t) {
-    int rc = render_req(req, ino, &t);
+    int rc = render_req(req, ino, &t, 1);
     if (rc < 0) {
       fuse_reply_err(req, -rc);
       return;
@@ -613,7 +629,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   /* the first pass serves the text taken at open (its length is what the
    * kernel was told); reading from 0 again takes a fresh one */
   if (!t || (off == 0 && h->served)) {
-    int rc = render_req(req, ino, &t);
+    int rc = render_req(req, ino, &t, 1);
     if (rc < 0) {
       fuse_reply_err(req, -rc);
       return;

@@ -112,3 +112,35 @@ check_all() {
   # tail seeks by the size it is told
   [ "$(tail -n1 "$MNT/proc/meminfo" | cut -d: -f1)" = "$(tail -n1 /proc/meminfo | cut -d: -f1)" ]
 }
+
+@test "sendfile readers of two views at once, with read(2) readers: no reader hangs" {
+  # A store at open waits for the page a concurrent sendfile reader holds
+  # locked while its READ waits to be served: the serving thread must hand
+  # the reading of requests over before it stores, or every reader hangs.
+  # (Only completion is checked: readers of different views of one file at
+  # the same instant can still get each other's i_size, a known limit of
+  # the page-cache path shared by all readers of the inode.)
+  [ "$(nproc --all)" -ge 2 ]
+  make_cg w $((256 * 1024 * 1024)) 0 50000
+  start_cellfs "$MNT"
+  local d=$BATS_TEST_TMPDIR
+  loop() { # NAME PREFIX...: 150 sendfile reads of cpuinfo, byte counts
+    local name=$1; shift
+    for _ in $(seq 150); do "$@" busybox cat "$MNT/proc/cpuinfo" | wc -c; done >"$d/$name"
+  }
+  timeout 60 "$READBENCH" -j 3 -s 4 "$MNT/proc/cpuinfo" >"$d/rb" &
+  local rb=$!
+  loop host env &
+  local a=$!
+  loop ctr in_cg w &
+  local b=$!
+  local st=0
+  timeout 60 sh -c "while kill -0 $a 2>/dev/null || kill -0 $b 2>/dev/null; do sleep 0.2; done" || st=$?
+  kill $a $b 2>/dev/null || true
+  [ "$st" -eq 0 ] # hung readers end when teardown stops cellfs
+  wait $rb || true
+  cat "$d/rb"
+  [ "$(grep -c '^[1-9][0-9]*$' "$d/host")" -eq 150 ]
+  [ "$(grep -c '^[1-9][0-9]*$' "$d/ctr")" -eq 150 ]
+  grep -q 'errors=0 empty=0' "$d/rb"
+}

@@ -4,6 +4,8 @@
 # vs a constant-returning FUSE file (the floor), all in one run, readers in
 # the same child cgroup; daemon CPU time per read; cellfs RSS while 1,000
 # cgroups are read.  Env: SECS (default 3), NCG (default 1000).
+# floor: libfuse's multithreaded loop (what lxcfs uses); floor1: the same
+# file served by one thread (fuse_session_loop), the lowest round trip.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -19,21 +21,22 @@ cg=$mem/cellfs-bench-$$
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  for m in "$tmp"/cellfs "$tmp"/lxcfs "$tmp"/floor; do
+  for m in "$tmp"/cellfs "$tmp"/lxcfs "$tmp"/floor "$tmp"/floor1; do
     grep -q " $m " /proc/self/mounts && umount -l "$m" || true
   done
   for d in "$cg" "$mem"/cellfs-bench-$$-*; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir -p "$cg" "$tmp"/cellfs "$tmp"/lxcfs "$tmp"/floor
+mkdir -p "$cg" "$tmp"/cellfs "$tmp"/lxcfs "$tmp"/floor "$tmp"/floor1
 echo $((512 * 1024 * 1024)) >"$cg/memory.limit_in_bytes"
 
 wait_mount() { for _ in $(seq 100); do grep -q " $1 " /proc/self/mounts && return 0; sleep 0.05; done; echo "no mount at $1" >&2; return 1; }
 build/cellfs "$tmp"/cellfs 2>"$tmp"/cellfs.log & pids+=($!); cellfs_sup=$!
 lxcfs -f -p "$tmp"/lxcfs.pid "$tmp"/lxcfs >"$tmp"/lxcfs.log 2>&1 & pids+=($!); lxcfs_pid=$!
 build/bench/fusefloor "$tmp"/floor 2>"$tmp"/floor.log & pids+=($!); floor_pid=$!
-wait_mount "$tmp"/cellfs; wait_mount "$tmp"/lxcfs; wait_mount "$tmp"/floor
+build/bench/fusefloor -1 "$tmp"/floor1 2>"$tmp"/floor1.log & pids+=($!); floor1_pid=$!
+wait_mount "$tmp"/cellfs; wait_mount "$tmp"/lxcfs; wait_mount "$tmp"/floor; wait_mount "$tmp"/floor1
 sleep 0.5
 cellfs_pid=$(awk '{print $1}' /proc/$cellfs_sup/task/$cellfs_sup/children)
 
@@ -52,17 +55,21 @@ run() {
 }
 
 echo "# cellfs benchmark: ${SECS}s per run, readers in a 512 MiB child memory cgroup"
-printf '%-9s %4s | %9s %7s | %9s %7s | %9s | %8s %8s\n' file jobs cellfs/s "cpu-us" lxcfs/s "cpu-us" floor/s "x lxcfs" "x floor"
-declare -A floor
-for j in 1 8; do floor[$j]=$(run floor $floor_pid "$tmp"/floor/floor $j | cut -d' ' -f1); done
+printf '%-9s %4s | %9s %7s | %9s %7s | %9s %9s | %8s %8s %8s\n' file jobs cellfs/s "cpu-us" lxcfs/s "cpu-us" floor/s floor1/s "x lxcfs" "x floor" "x floor1"
+declare -A floor floor1
+for j in 1 8; do
+  floor[$j]=$(run floor $floor_pid "$tmp"/floor/floor $j | cut -d' ' -f1)
+  floor1[$j]=$(run floor1 $floor1_pid "$tmp"/floor1/floor $j | cut -d' ' -f1)
+done
 for f in meminfo cpuinfo stat; do
   for j in 1 8; do
     read -r c cc < <(run cellfs "$cellfs_pid" "$tmp/cellfs/proc/$f" $j)
     read -r l lc < <(run lxcfs "$lxcfs_pid" "$tmp/lxcfs/proc/$f" $j)
-    fl=${floor[$j]}
-    printf '%-9s %4s | %9s %7s | %9s %7s | %9s | %8s %8s\n' "$f" "$j" "$c" "$cc" "$l" "$lc" "$fl" \
+    fl=${floor[$j]} f1=${floor1[$j]}
+    printf '%-9s %4s | %9s %7s | %9s %7s | %9s %9s | %8s %8s %8s\n' "$f" "$j" "$c" "$cc" "$l" "$lc" "$fl" "$f1" \
       "$(awk -v a="$c" -v b="$l" 'BEGIN{printf "%.2f", b ? a/b : 0}')" \
-      "$(awk -v a="$c" -v b="$fl" 'BEGIN{printf "%.2f", b ? a/b : 0}')"
+      "$(awk -v a="$c" -v b="$fl" 'BEGIN{printf "%.2f", b ? a/b : 0}')" \
+      "$(awk -v a="$c" -v b="$f1" 'BEGIN{printf "%.2f", b ? a/b : 0}')"
   done
 done
 

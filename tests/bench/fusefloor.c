@@ -1,6 +1,8 @@
 /* fusefloor - the FUSE round-trip floor: one file, "floor", whose content is
  * a constant, served by libfuse3's low-level API with a multithreaded loop,
- * direct_io like cellfs.  usage: fusefloor MOUNTPOINT (foreground) */
+ * direct_io like cellfs.  usage: fusefloor [-1] MOUNTPOINT (foreground)
+ * -1: one thread (fuse_session_loop) instead of libfuse's multithreaded
+ * loop, whose FIFO wakeup of idle threads costs a thread switch per request. */
 #define FUSE_USE_VERSION 34
 #include <errno.h>
 #include <fuse_lowlevel.h>
@@ -62,17 +64,19 @@ static const struct fuse_lowlevel_ops ops = {
     .lookup = op_lookup, .getattr = op_getattr, .open = op_open, .read = op_read};
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: fusefloor MOUNTPOINT\n");
+  int single = argc == 3 && strcmp(argv[1], "-1") == 0;
+  if (argc != 2 + single) {
+    fprintf(stderr, "usage: fusefloor [-1] MOUNTPOINT\n");
     return 2;
   }
+  const char *mnt = argv[argc - 1];
   char *fargv[] = {argv[0], "-o", "allow_other", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
   struct fuse_session *se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-  if (!se || fuse_session_mount(se, argv[1]) != 0) return 1;
+  if (!se || fuse_session_mount(se, mnt) != 0) return 1;
   fuse_set_signal_handlers(se);
   struct fuse_loop_config cfg = {.clone_fd = 0, .max_idle_threads = 10};
-  int rc = fuse_session_loop_mt(se, &cfg);
+  int rc = single ? fuse_session_loop(se) : fuse_session_loop_mt(se, &cfg);
   fuse_remove_signal_handlers(se);
   fuse_session_unmount(se);
   fuse_session_destroy(se);

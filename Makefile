@@ -47,7 +47,7 @@ deps:
 	fi
 
 # Small helper programs the bats suites use.
-$(BUILD)/tools/%: tests/tools/%.c
+$(BUILD)/tools/%: tests/tools/%.c tests/tools/listen_unix.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lseccomp
 

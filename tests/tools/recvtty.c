@@ -10,19 +10,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "listen_unix.h"
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s SOCKET OUTFILE\n", argv[0]);
     return 2;
   }
-  int s = socket(AF_UNIX, SOCK_STREAM, 0);
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", argv[1]);
-  unlink(argv[1]);
-  if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1) < 0) {
-    perror("listen");
-    return 1;
-  }
+  int s = listen_unix(argv[1]);
+  if (s < 0) return 1;
   int c = accept(s, NULL, NULL);
   if (c < 0) return 1;
   char name[4096];

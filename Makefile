@@ -62,7 +62,7 @@ quick: all unit
 
 check: deps
 	$(MAKE) all unit
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all unit
 	tests/run-suites.sh full
 
 asan:

@@ -1,27 +1,35 @@
 #!/bin/bash
 # Runs every suite, prints each one's TAP, and ends with one line
-# "N passed, N failed" summing all of them.
+# "N passed, N failed, N skipped" summing all of them ("ok ... # skip" lines
+# count as skipped, not passed).  Each suite's line gives its wall time.
 #   quick: unit tests + tests/bats (build/cell)
-#   full:  quick + the same bats under the sanitizer build + engines + bench smoke
+#   full:  quick + the unit tests and the same bats under the sanitizer build
+#          (build/asan) + engines + bench smoke
 set -u
 mode=${1:-quick}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 logdir=build/test-logs
 mkdir -p "$logdir"
 
-count() { # $1 = tap file
-  local p f
-  p=$(grep -cE '^ok ' "$1")
+# ASan/UBSan settings for the sanitizer runs.  LeakSanitizer is off: the
+# runtime exits right after create/exec and the unit tests keep fixtures for
+# the process lifetime, so leak reports would be noise, not bugs.
+SAN_ENV=(ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+
+count() { # $1 = tap file, $2 = wall seconds
+  local p f s
+  s=$(grep -ciE '^ok .*# skip' "$1")
+  p=$(($(grep -cE '^ok ' "$1") - s))
   f=$(grep -cE '^not ok ' "$1")
-  passed=$((passed + p)); failed=$((failed + f))
-  echo "# suite $(basename "$1" .tap): $p passed, $f failed"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  echo "# suite $(basename "$1" .tap): $p passed, $f failed, $s skipped ($2 s)"
 }
 
 run_suite() { # name, command...
   local name=$1; shift
-  local tap="$logdir/$name.tap"
+  local tap="$logdir/$name.tap" t0=$SECONDS
   echo "# === $name"
   "$@" 2>&1 | tee "$tap"
   local rc=${PIPESTATUS[0]}
@@ -29,19 +37,30 @@ run_suite() { # name, command...
     # a suite that crashed without reporting a failing test still fails
     echo "not ok - $name exited $rc" | tee -a "$tap"
   fi
-  count "$tap"
+  count "$tap" $((SECONDS - t0))
 }
 
 for t in build/tests/test_*; do
   [ -x "$t" ] && run_suite "unit-$(basename "$t")" "$t"
 done
+if [ "$mode" = full ]; then
+  asan_units=(build/asan/tests/test_*)
+  if [ ! -x "${asan_units[0]}" ]; then
+    echo "not ok - no unit binaries in build/asan/tests (make BUILD=build/asan ... all unit)" |
+      tee "$logdir/unit-asan.tap"
+    count "$logdir/unit-asan.tap" 0
+  fi
+  for t in "${asan_units[@]}"; do
+    [ -x "$t" ] && run_suite "unit-asan-$(basename "$t")" env "${SAN_ENV[@]}" "$t"
+  done
+fi
 
 bats_files=(tests/bats/*.bats)
 if [ -e "${bats_files[0]}" ]; then
   run_suite bats env CELL="$top/build/cell" bats --tap "${bats_files[@]}"
   if [ "$mode" = full ]; then
-    run_suite bats-asan env CELL="$top/build/asan/cell" CELL_ASAN=1 \
-      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 bats --tap "${bats_files[@]}"
+    run_suite bats-asan env CELL="$top/build/asan/cell" CELL_ASAN=1 "${SAN_ENV[@]}" \
+      bats --tap "${bats_files[@]}"
   fi
 fi
 
@@ -54,5 +73,5 @@ for s in tests/suites/*.sh; do
   fi
 done
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

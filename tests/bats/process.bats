@@ -471,8 +471,7 @@ start_sleeper() {
 @test "exec --process with containerd and podman process.json shapes" {
   start_sleeper
   for f in containerd-exec-process.json podman-exec-process.json; do
-    src=$CELL_TOP/../shared/reference/configs/$f
-    [ -f "$src" ] || src=$CELL_TOP/tests/fixtures/$f
+    src=$CELL_TOP/tests/fixtures/engine-configs/$f
     jq '.args = ["sh", "-c", "echo exec-hi; ulimit -n; id -G; grep NoNewPrivs /proc/self/status"]' "$src" \
       >"$BATS_TEST_TMPDIR/$f"
     run runtime exec --process "$BATS_TEST_TMPDIR/$f" "$ID"

@@ -14,47 +14,21 @@ load lib
 
 IMG=cellbusybox:latest
 
-d() { eng_t "$ENG_DOCKER" -H "unix://$ENG_TMP/docker/docker.sock" "$@"; }
+d() { eng_docker "$@"; }
 run_d() { d run -d --network none "$@"; }
 
 setup_file() {
   command -v dockerd >/dev/null && [ -x "$ENG_DOCKER" ] ||
     { echo "dockerd or $ENG_DOCKER missing: run make engines-deps" >&2; return 1; }
   eng_init docker || return 1
-  eng_containerd_start docker-containerd || return 1
-  local dd=$ENG_TMP/docker
-  mkdir -p "$dd"
-  cat >"$dd/daemon.json" <<EOF
-{"deprecated-key-path": "$dd/key.json"}
-EOF
-  eng_daemon_start dockerd "$dd/docker.sock" dockerd \
-    --config-file "$dd/daemon.json" \
-    --data-root "$dd/root" --exec-root "$dd/exec" --pidfile "$dd/docker.pid" \
-    -H "unix://$dd/docker.sock" \
-    --containerd "$ENG_CTRD_SOCK" --containerd-namespace cell-docker \
-    --containerd-plugins-namespace cell-docker-plugins \
-    --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
-    --bridge=none --userland-proxy=false \
-    --storage-driver overlay2 \
-    --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent "$ENG_CGPARENT" \
-    --add-runtime "cell=$CELL" --default-runtime cell || return 1
-  eng_wait_for 30 d version >/dev/null 2>&1 || { echo "dockerd API not answering" >&2; return 1; }
-  d import -c 'CMD ["/bin/sh"]' "$ENG_IMAGE_DIR/rootfs.tar" "$IMG" >"$ENG_TMP/logs/import.log" 2>&1 || {
-    cat "$ENG_TMP/logs/import.log" >&2
-    return 1
-  }
+  eng_dockerd_start cell "$CELL" "$IMG"
 }
 
 teardown_file() {
   if [ -n "${ENG_TMP:-}" ] && [ -S "$ENG_TMP/docker/docker.sock" ]; then
     d rm -f $(d ps -aq) >/dev/null 2>&1
   fi
-  eng_daemon_stop dockerd
-  eng_daemon_stop docker-containerd
-  local f
-  for f in "$ENG_TMP"/docker-containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
-    [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
-  done
+  eng_dockerd_stop
   eng_fini
 }
 

@@ -217,6 +217,109 @@ EOF
   eng_daemon_start "$name" "$ENG_CTRD_SOCK" containerd --config "$d/config.toml"
 }
 
+# eng_podman_setup RUNTIME_NAME RUNTIME_PATH IMAGE: private podman
+# configuration under $ENG_TMP/podman (storage, run root, locks, events, tmp,
+# CNI config) with RUNTIME_NAME -> RUNTIME_PATH as the default runtime, and
+# $ENG_IMAGE_DIR/rootfs.tar imported as IMAGE.  Exports CONTAINERS_CONF and
+# CONTAINERS_STORAGE_CONF.
+eng_podman_setup() {
+  local rt_name=$1 rt_path=$2 img=$3 d=$ENG_TMP/podman
+  mkdir -p "$d/tmp" "$d/net"
+  cat >"$d/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "none"
+
+[network]
+# netavark would create /run/containers/networks on the host; CNI keeps
+# everything (config, lock) in network_config_dir.  No network is used.
+network_backend = "cni"
+network_config_dir = "$d/net"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$d/events.log"
+lock_type = "file"
+tmp_dir = "$d/tmp"
+volume_path = "$d/root/volumes"
+static_dir = "$d/root/libpod"
+runtime = "$rt_name"
+runtime_supports_json = ["$rt_name", "crun", "runc"]
+
+[engine.runtimes]
+$rt_name = ["$rt_path"]
+EOF
+  cat >"$d/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$d/root"
+runroot = "$d/run"
+EOF
+  export CONTAINERS_CONF=$d/containers.conf
+  export CONTAINERS_STORAGE_CONF=$d/storage.conf
+  # `podman import` (containers/image) keeps a blob-info cache at the fixed
+  # path /var/lib/containers/cache for root; podman 4.3 has no setting for it.
+  # Import in a private mount namespace where that path is a private dir.
+  mkdir -p "$d/var-lib-containers"
+  eng_t unshare -m --propagation private sh -c '
+    if [ -d /var/lib/containers ]; then
+      mount --bind "$1" /var/lib/containers
+    else
+      mount -t tmpfs -o size=16m,mode=0755 cell-eng /var/lib
+    fi &&
+    exec podman import "$2" "$3"' sh "$d/var-lib-containers" "$ENG_IMAGE_DIR/rootfs.tar" "$img" \
+    >"$ENG_TMP/logs/import.log" 2>&1 || {
+    cat "$ENG_TMP/logs/import.log" >&2
+    return 1
+  }
+}
+
+# eng_dockerd_start RUNTIME_NAME RUNTIME_PATH IMAGE: a private containerd
+# (daemon name docker-containerd) and dockerd (daemon name dockerd, API socket
+# $ENG_TMP/docker/docker.sock) with RUNTIME_NAME -> RUNTIME_PATH added and the
+# default runtime, cgroups below $ENG_CGPARENT, no networking; imports
+# $ENG_IMAGE_DIR/rootfs.tar as IMAGE.
+eng_dockerd_start() {
+  local rt_name=$1 rt_path=$2 img=$3 dd=$ENG_TMP/docker
+  eng_containerd_start docker-containerd || return 1
+  mkdir -p "$dd"
+  cat >"$dd/daemon.json" <<EOF
+{"deprecated-key-path": "$dd/key.json"}
+EOF
+  eng_daemon_start dockerd "$dd/docker.sock" dockerd \
+    --config-file "$dd/daemon.json" \
+    --data-root "$dd/root" --exec-root "$dd/exec" --pidfile "$dd/docker.pid" \
+    -H "unix://$dd/docker.sock" \
+    --containerd "$ENG_CTRD_SOCK" --containerd-namespace cell-docker \
+    --containerd-plugins-namespace cell-docker-plugins \
+    --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
+    --bridge=none --userland-proxy=false \
+    --storage-driver overlay2 \
+    --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent "$ENG_CGPARENT" \
+    --add-runtime "$rt_name=$rt_path" --default-runtime "$rt_name" || return 1
+  eng_wait_for 30 eng_docker version >/dev/null 2>&1 || { echo "dockerd API not answering" >&2; return 1; }
+  eng_docker import -c 'CMD ["/bin/sh"]' "$ENG_IMAGE_DIR/rootfs.tar" "$img" >"$ENG_TMP/logs/import.log" 2>&1 || {
+    cat "$ENG_TMP/logs/import.log" >&2
+    return 1
+  }
+}
+
+# eng_docker ARGS...: the Debian docker client on our private dockerd.
+eng_docker() { eng_t "$ENG_DOCKER" -H "unix://$ENG_TMP/docker/docker.sock" "$@"; }
+
+# eng_dockerd_stop: counterpart of eng_dockerd_start (by recorded pids); also
+# kills shims left behind by tasks that could not be deleted.
+eng_dockerd_stop() {
+  local f
+  eng_daemon_stop dockerd
+  eng_daemon_stop docker-containerd
+  for f in "$ENG_TMP"/docker-containerd/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
+    [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+  done
+  return 0
+}
+
 # --------------------------------------------------------------- terminal
 
 # eng_tty CMD: run the shell command line CMD on a fresh pty (util-linux

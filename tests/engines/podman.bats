@@ -16,56 +16,7 @@ run_d() { pm run -d --cgroup-parent "$ENG_CGPARENT" "$@"; }
 setup_file() {
   command -v podman >/dev/null || { echo "podman missing: run make engines-deps" >&2; return 1; }
   eng_init podman || return 1
-  local d=$ENG_TMP/podman
-  mkdir -p "$d/tmp" "$d/net"
-  cat >"$d/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-netns = "none"
-
-[network]
-# netavark would create /run/containers/networks on the host; CNI keeps
-# everything (config, lock) in network_config_dir.  No network is used.
-network_backend = "cni"
-network_config_dir = "$d/net"
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$d/events.log"
-lock_type = "file"
-tmp_dir = "$d/tmp"
-volume_path = "$d/root/volumes"
-static_dir = "$d/root/libpod"
-runtime = "cell"
-runtime_supports_json = ["cell", "crun", "runc"]
-
-[engine.runtimes]
-cell = ["$CELL"]
-EOF
-  cat >"$d/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-graphroot = "$d/root"
-runroot = "$d/run"
-EOF
-  export CONTAINERS_CONF=$d/containers.conf
-  export CONTAINERS_STORAGE_CONF=$d/storage.conf
-  # `podman import` (containers/image) keeps a blob-info cache at the fixed
-  # path /var/lib/containers/cache for root; podman 4.3 has no setting for it.
-  # Import in a private mount namespace where that path is a private dir.
-  mkdir -p "$d/var-lib-containers"
-  eng_t unshare -m --propagation private sh -c '
-    if [ -d /var/lib/containers ]; then
-      mount --bind "$1" /var/lib/containers
-    else
-      mount -t tmpfs -o size=16m,mode=0755 cell-eng /var/lib
-    fi &&
-    exec podman import "$2" "$3"' sh "$d/var-lib-containers" "$ENG_IMAGE_DIR/rootfs.tar" "$IMG" \
-    >"$ENG_TMP/logs/import.log" 2>&1 || {
-    cat "$ENG_TMP/logs/import.log" >&2
-    return 1
-  }
+  eng_podman_setup cell "$CELL" "$IMG"
 }
 
 teardown_file() {

@@ -1,33 +1,35 @@
 #!/usr/bin/env bats
 # The config.json / process.json files that podman, containerd and dockerd
-# really wrote on this kind of machine (/work/shared/reference/configs, see
-# engines.md) must parse and run under the runtime under test ($CELL).
+# really wrote on this kind of machine (tests/fixtures/engine-configs,
+# regenerated from the engines by capture.sh there) must parse and run under
+# the runtime under test ($CELL).
 #
 # Each *config*.json is copied into a private bundle and ONLY these fields
 # are changed (everything else - namespaces, mounts, seccomp, capabilities,
 # rlimits, devices, sysctls, masked/readonly paths, resources - is kept):
-#   root.path       an absolute host path of the engine's storage becomes the
-#                   bundle's own extracted busybox rootfs (absolute); a
+#   root.path       the placeholder @ROOTFS@ (the engine's storage) becomes
+#                   the bundle's own extracted busybox rootfs (absolute); a
 #                   relative one (containerd's "rootfs") stays relative.
-#   mounts[].source bind sources that do not exist here (the engine's
+#   mounts[].source bind sources below @ENGINE_DIR@ (the engine's
 #                   per-container hosts/hostname/resolv.conf/.containerenv
 #                   files and the shm dir) become files/dirs in the bundle;
-#                   existing ones (podman's catatonit) are kept.
-#   hooks           dockerd's prestart hook /proc/<dockerd>/exe
+#                   host paths that exist (podman's catatonit) are kept.
+#   hooks           dockerd's prestart hook /proc/@DOCKERD_PID@/exe
 #                   libnetwork-setkey ... becomes /bin/sh saving the state
 #                   JSON it gets on stdin (checked: id and pid are there).
-#   linux.cgroupsPath  /docker/..., /libpod_parent/..., /default/c1 become
-#                   $ENG_CGPARENT/<name>, below our own cgroup.
+#   linux.cgroupsPath  @CGROUP_PARENT@/... becomes $ENG_CGPARENT/<name>,
+#                   below our own cgroup.
 #   process.args    a probe printing what the config asked for (hostname,
 #                   RLIMIT_NOFILE, CapBnd, NoNewPrivs, Seccomp, tty, cgroup
 #                   limits); podman's /run/podman-init -- prefix is kept.
+# No placeholder may be left in the bundle's config.json.
 # Each *exec-process*.json gets the probe as args and is run with
 # `$CELL exec --process` in a container of the same engine's config.
 
 bats_require_minimum_version 1.5.0
 load lib
 
-REF=${ENG_REF_CONFIGS:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/../shared/reference/configs}
+REF=${ENG_REF_CONFIGS:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/tests/fixtures/engine-configs}
 
 PROBE='echo cfg-ok; echo host=$(hostname); echo nofile=$(ulimit -n); echo tty=$(tty); grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | tr -d "\t "; echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null); echo pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null); echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null)'
 
@@ -75,7 +77,7 @@ make_bundle() {
   mkdir -p "$b/rootfs" "$b/host"
   tar -C "$b/rootfs" -xf "$ENG_IMAGE_DIR/rootfs.tar"
   root=$(jq -r .root.path "$cfg")
-  [ "${root#/}" != "$root" ] && root=$b/rootfs
+  case $root in @ROOTFS@ | /*) root=$b/rootfs ;; esac
   [ -n "$args" ] || args=$(jq -c --arg p "$PROBE" '
     if .process.args[0] == "/run/podman-init" then .process.args[0:2] + ["sh", "-c", $p]
     else ["sh", "-c", $p] end' "$cfg")
@@ -87,10 +89,10 @@ make_bundle() {
     | if .hooks.prestart then
         .hooks.prestart = [.hooks.prestart[] | {path: "/bin/sh", args: ["sh", "-c", $hook]}]
       else . end' "$cfg" >"$b/config.json"
-  # bind sources that only existed on the engine's host
+  # bind sources that only existed in the engine's private dir
   local subst='{}'
   while IFS=$'\t' read -r i src dst; do
-    [ -e "$src" ] && continue
+    case $src in @ENGINE_DIR@/*) ;; *) [ -e "$src" ] && continue ;; esac
     base=$i-$(basename "$src")
     if [ "$(basename "$src")" = shm ]; then
       mkdir -p "$b/host/$base"
@@ -107,6 +109,10 @@ make_bundle() {
       | "\(.key)\t\(.value.source)\t\(.value.destination)"' "$b/config.json")
   jq --argjson m "$subst" '.mounts |= [to_entries[] | .value.source = ($m[.key | tostring] // .value.source) | .value]' \
     "$b/config.json" >"$b/config.tmp" && mv "$b/config.tmp" "$b/config.json"
+  if grep -oE '@[A-Z_]+@' "$b/config.json" >&2; then
+    echo "make_bundle: placeholders left in $b/config.json" >&2
+    return 1
+  fi
   echo "$b"
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Engine scenarios (tests/engines/*.bats): podman, containerd/ctr and dockerd
-# driving the runtime $CELL, plus the reference configs of
-# /work/shared/reference/configs run directly.  Prints TAP.  Full mode only.
+# driving the runtime $CELL, plus the engines' captured configs
+# (tests/fixtures/engine-configs) run directly.  Prints TAP.  Full mode only.
 #   CELL=/usr/sbin/runc bash tests/suites/engines.sh    runs them against runc
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -219,6 +219,24 @@ exec_process() {
   [ "$n" -ge 10 ]
 }
 
+@test "fixtures hold placeholders, not the capture's private paths" {
+  local f
+  for f in "$REF"/*.json; do
+    ! grep -nE '/tmp/|cell-eng-' "$f" || { echo "capture-time path in $f"; return 1; }
+  done
+  for f in "$REF"/*config*.json; do
+    jq -e '.root.path == "@ROOTFS@" or (.root.path | startswith("/") | not)' "$f" >/dev/null ||
+      { echo "root.path of $f is neither @ROOTFS@ nor relative"; return 1; }
+  done
+}
+
+@test "a placeholder the bundle maker does not know fails the bundle" {
+  jq '.annotations.x = "@UNKNOWN@"' "$REF/podman-config-example.json" >"$BATS_TEST_TMPDIR/bad.json"
+  run make_bundle bad "$BATS_TEST_TMPDIR/bad.json"
+  [ "$status" -ne 0 ]
+  [[ $output == *"placeholders left"* ]]
+}
+
 @test "reference config: containerd-config-example (relative root, noNewPrivileges)" {
   run_config "containerd-config-example"
 }

@@ -97,7 +97,7 @@ runtimes=${BENCH_RUNTIMES:-cell crun runc}
 
 make -s -C "$top" bench-deps build/bench/startbench >&2
 
-# Rootfs: the shared fixture when it exists, else our own busybox copy.
+# Rootfs: the one tests/fixtures/mkrootfs.sh builds, else our own busybox copy.
 if [ -x "$top/tests/fixtures/mkrootfs.sh" ] &&
    src=$("$top/tests/fixtures/mkrootfs.sh" 2>/dev/null | tail -n1) && [ -x "$src/bin/busybox" ]; then
   :

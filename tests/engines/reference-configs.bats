@@ -13,7 +13,7 @@
 #   mounts[].source bind sources below @ENGINE_DIR@ (the engine's
 #                   per-container hosts/hostname/resolv.conf/.containerenv
 #                   files and the shm dir) become files/dirs in the bundle;
-#                   host paths that exist (podman's catatonit) are kept.
+#                   host paths (podman's catatonit) are kept and must exist.
 #   hooks           dockerd's prestart hook /proc/@DOCKERD_PID@/exe
 #                   libnetwork-setkey ... becomes /bin/sh saving the state
 #                   JSON it gets on stdin (checked: id and pid are there).
@@ -92,7 +92,15 @@ make_bundle() {
   # bind sources that only existed in the engine's private dir
   local subst='{}'
   while IFS=$'\t' read -r i src dst; do
-    case $src in @ENGINE_DIR@/*) ;; *) [ -e "$src" ] && continue ;; esac
+    case $src in
+    @ENGINE_DIR@/*) ;;
+    *)
+      [ -e "$src" ] && continue
+      # a host path the engine's package provides (podman's catatonit)
+      echo "make_bundle: bind source $src (for $dst) does not exist on this host" >&2
+      return 1
+      ;;
+    esac
     base=$i-$(basename "$src")
     if [ "$(basename "$src")" = shm ]; then
       mkdir -p "$b/host/$base"

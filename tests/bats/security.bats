@@ -225,3 +225,26 @@ try_run() {
     python3 -c 'import os, sys; sys.exit(0 if os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY else 1)' "/proc/$pid/exe"
   fi
 }
+
+@test "cell: no process in the container can open the runtime's exe for writing" {
+  cell_only
+  set_args sleep 100
+  create_ct "$ID"
+  pid=$(ct_pid "$ID")
+  # the sealed copy is read-only for everyone before it runs
+  [ "$(stat -L -c %a "/proc/$pid/exe")" = 555 ]
+  # CAP_SYS_PTRACE lets the process reach /proc/1/exe (the runtime, waiting
+  # for start); without CAP_DAC_OVERRIDE it must not open it O_WRONLY/O_RDWR
+  run runtime exec --cap CAP_SYS_PTRACE "$ID" sh -c '
+    readlink /proc/1/exe
+    (: >>/proc/1/exe) 2>&1; echo "wronly=$?"
+    (: <>/proc/1/exe) 2>&1; echo "rdwr=$?"
+    (: </proc/1/exe) 2>&1; echo "rdonly=$?"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == /memfd:* ]]
+  [[ $output == *wronly=1* && $output == *rdwr=1* && $output == *rdonly=0* ]]
+  # refused by the file's mode, not only because the file is being executed
+  [ "$(grep -c 'Permission denied' <<<"$output")" -eq 2 ]
+  [[ $output != *"Text file busy"* ]]
+}

@@ -99,41 +99,38 @@ static int write_file(const char *path, const char *data, struct cell_err *err) 
 }
 
 static int write_idmap(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, struct cell_err *err) {
-  char buf[8192], path[64];
-  size_t off = 0;
-  for (size_t i = 0; i < n; i++)
-    off += (size_t)snprintf(buf + off, sizeof buf - off, "%lu %lu %lu\n", m[i].container, m[i].host, m[i].size);
-  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  if (write_file(path, buf, err) == 0) return 0;
-  /* Not privileged over those ids: use the setuid helpers, as rootless runc does. */
-  if (geteuid() != 0) {
-    const char *helper = !strcmp(file, "uid_map") ? "newuidmap" : "newgidmap";
-    char *argv[3 + 3 * 340 + 1];
-    char numbuf[3 * 340 + 1][16];
-    int a = 0, k = 0;
-    argv[a++] = (char *)helper;
-    snprintf(numbuf[k], 16, "%d", (int)pid);
-    argv[a++] = numbuf[k++];
-    for (size_t i = 0; i < n && k < 3 * 340; i++) {
-      snprintf(numbuf[k], 16, "%lu", m[i].container);
-      argv[a++] = numbuf[k++];
-      snprintf(numbuf[k], 16, "%lu", m[i].host);
-      argv[a++] = numbuf[k++];
-      snprintf(numbuf[k], 16, "%lu", m[i].size);
-      argv[a++] = numbuf[k++];
-    }
-    argv[a] = NULL;
-    pid_t h = fork();
-    if (h == 0) {
-      execvp(helper, argv);
-      _exit(127);
-    }
-    int st;
-    if (h > 0 && waitpid(h, &st, 0) == h && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-    return cell_error(err, 0, "linux.%s: %s failed for pid %d", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings",
-                      helper, (int)pid);
+  const char *field = !strcmp(file, "uid_map") ? "linux.uidMappings" : "linux.gidMappings";
+  struct cell_err first = {0};
+  if (cell_idmap_write(pid, file, m, n, field, &first) == 0) return 0;
+  if (first.errnum == 0 || geteuid() == 0) {
+    *err = first;
+    return -1;
   }
-  return cell_error_wrap(err, "linux.%s", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
+  /* Not privileged over those ids: use the setuid helpers, as rootless runc does. */
+  const char *helper = !strcmp(file, "uid_map") ? "newuidmap" : "newgidmap";
+  char *argv[3 + 3 * 340 + 1];
+  char numbuf[3 * 340 + 1][16];
+  int a = 0, k = 0;
+  argv[a++] = (char *)helper;
+  snprintf(numbuf[k], 16, "%d", (int)pid);
+  argv[a++] = numbuf[k++];
+  for (size_t i = 0; i < n && k < 3 * 340; i++) {
+    snprintf(numbuf[k], 16, "%lu", m[i].container);
+    argv[a++] = numbuf[k++];
+    snprintf(numbuf[k], 16, "%lu", m[i].host);
+    argv[a++] = numbuf[k++];
+    snprintf(numbuf[k], 16, "%lu", m[i].size);
+    argv[a++] = numbuf[k++];
+  }
+  argv[a] = NULL;
+  pid_t h = fork();
+  if (h == 0) {
+    execvp(helper, argv);
+    _exit(127);
+  }
+  int st;
+  if (h > 0 && waitpid(h, &st, 0) == h && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  return cell_error(err, 0, "%s: %s failed for pid %d (%s)", field, helper, (int)pid, first.msg);
 }
 
 static char *state_json_for(const char *id, pid_t pid, const char *bundle, const char *status,

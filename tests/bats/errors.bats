@@ -238,3 +238,33 @@ log_errors() {
   [ "$status" -ne 0 ]
   [[ $output == *no-such-flag* ]]
 }
+
+# uid/gid mappings: N entries, entry i maps ID(i) to ID(i), size SIZE.
+idmaps_json() { # N FIRST STEP SIZE
+  jq -n --argjson n "$1" --argjson f "$2" --argjson s "$3" --argjson z "$4" \
+    '[range($n) | {containerID: ($f + . * $s), hostID: ($f + . * $s), size: $z}]'
+}
+
+@test "340 uid/gid mappings (the kernel's maximum) work" {
+  m=$(idmaps_json 340 0 1 1)
+  update_config '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = $m | .linux.gidMappings = $m' \
+    "$BUNDLE" --argjson m "$m"
+  set_args sh -c 'wc -l </proc/self/uid_map; wc -l </proc/self/gid_map; tail -n1 /proc/self/uid_map'
+  run runtime run --bundle "$BUNDLE" "$ID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(echo ${lines[0]})" = 340 ]
+  [ "$(echo ${lines[1]})" = 340 ]
+  [ "$(echo ${lines[2]})" = "339 339 1" ]
+}
+
+@test "340 long uid mappings (more than one write can hold) are refused naming linux.uidMappings, no crash" {
+  # 30 bytes a line: over 8 KiB of text, which overflowed a fixed buffer before
+  m=$(idmaps_json 340 1000000000 1000000 1000000)
+  update_config '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = $m
+                 | .linux.gidMappings = [{containerID: 0, hostID: 0, size: 1}]' "$BUNDLE" --argjson m "$m"
+  set_args true
+  expect_failure_clean run
+  [ "$status" -eq 1 ]
+  [[ $output == *"linux.uidMappings: 340 mappings do not fit in one write"* ]]
+}

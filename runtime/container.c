@@ -165,22 +165,52 @@ static const char *env_get(char **env, const char *key) {
   return NULL;
 }
 
-static int mkdir_p_here(const char *path) {
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    mkdir(buf, 0755);
-    *p = '/';
-  }
-  return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Mark every fd from `from` up close-on-exec. */
 void cell_cloexec_from(int from) {
   if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
   for (int fd = from; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Close every fd from `from` up except those in keep[]: the caller's fds must
+ * be gone before anything resolves a path the config names (process.cwd as
+ * /proc/self/fd/N would otherwise enter a host directory). */
+void cell_close_fds_from(int from, const int *keep, size_t nkeep) {
+  int k[8];
+  size_t n = 0;
+  for (size_t i = 0; i < nkeep && n < sizeof k / sizeof *k; i++)
+    if (keep[i] >= from) k[n++] = keep[i];
+  for (size_t i = 1; i < n; i++) /* insertion sort: a handful of fds */
+    for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+      int t = k[j];
+      k[j] = k[j - 1];
+      k[j - 1] = t;
+    }
+  unsigned lo = (unsigned)from;
+  for (size_t i = 0; i <= n; i++) {
+    unsigned hi = i < n ? (unsigned)k[i] : ~0U; /* close [lo, hi) */
+    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
+      for (unsigned fd = lo; fd < hi && fd < 65536; fd++) close((int)fd);
+    if (i < n) lo = (unsigned)k[i] + 1;
+  }
+}
+
+/* chdir to process.cwd resolved inside the current root (openat2
+ * RESOLVE_IN_ROOT, no magic links), creating it when asked; a cwd that ends
+ * up outside the root is refused. */
+int cell_enter_cwd(const char *cwd, bool create, const char *field, struct cell_err *err) {
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return cell_error(err, errno, "%s: open the container's root", field);
+  cleanup_close int fd = cell_open_in_root(root, cwd, create, false, err);
+  if (fd < 0) return cell_error_wrap(err, "%s: \"%s\"", field, cwd);
+  struct stat sb;
+  if (fstat(fd, &sb) < 0) return cell_error(err, errno, "%s: stat %s", field, cwd);
+  if (!S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "%s: chdir to %s", field, cwd);
+  if (fchdir(fd) < 0) return cell_error(err, errno, "%s: chdir to %s", field, cwd);
+  /* getcwd fails (ENOENT) for a directory the root cannot reach. */
+  char here[PATH_MAX];
+  if (!getcwd(here, sizeof here) && errno == ENOENT)
+    return cell_error(err, 0, "%s: \"%s\" is outside the container's root", field, cwd);
+  return 0;
 }
 
 /* The final steps shared by init and exec: user, capabilities, NNP, seccomp, execve. */
@@ -334,12 +364,9 @@ static void container_init(struct prepared *p) {
     cell_sync_send(sock, tmsg, master);
     close(master);
   }
-  if (chdir(s->cwd) < 0) {
-    if (errno != ENOENT || mkdir_p_here(s->cwd) < 0 || chdir(s->cwd) < 0) {
-      cell_error(&err, errno, "process.cwd: chdir to %s", s->cwd);
-      init_fail(sock, &err);
-    }
-  }
+  int keep[] = {sock, p->fifo_fd, cell_log_fd()};
+  cell_close_fds_from(3 + p->o->preserve_fds, keep, sizeof keep / sizeof *keep);
+  if (cell_enter_cwd(s->cwd, true, "process.cwd", &err) < 0) init_fail(sock, &err);
   if (cell_procattr_apply_early(&p->pa, &err) < 0) init_fail(sock, &err);
   char exe[PATH_MAX];
   if (cell_find_executable(s->args[0], env_get(s->env, "PATH"), exe, sizeof exe, &err) < 0) init_fail(sock, &err);

@@ -178,9 +178,10 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
   }
   const cJSON *linux_obj = cJSON_GetObjectItem(cfg, "linux");
   if (o->process_json) {
-    proc = cJSON_Parse(o->process_json);
-    if (!proc || !cJSON_IsObject(proc)) {
-      cell_error(err, 0, "--process: invalid JSON");
+    proc = cell_json_parse_doc(o->process_json, "--process", "process", err);
+    if (!proc) goto out;
+    if (!cJSON_IsObject(proc)) {
+      cell_error(err, 0, "--process: must be a JSON object");
       goto out;
     }
   } else {

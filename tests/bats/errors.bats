@@ -268,3 +268,69 @@ idmaps_json() { # N FIRST STEP SIZE
   [ "$status" -eq 1 ]
   [[ $output == *"linux.uidMappings: 340 mappings do not fit in one write"* ]]
 }
+
+@test "root.path that resolves to / (directly or through a symlink) is refused naming root.path" {
+  set_args true
+  update_config '.root.path = "/"'
+  expect_failure_clean run
+  [[ $output == *root.path* ]]
+  ln -s / "$BUNDLE/hostroot"
+  update_config '.root.path = "hostroot"'
+  expect_failure_clean run
+  [[ $output == *root.path* ]]
+  update_config '.root.path = "rootfs/../../../../../../../../.."'
+  expect_failure_clean create
+  [[ $output == *root.path* ]]
+}
+
+@test "a NUL byte (\\u0000) in process.args or process.env is refused naming the field" {
+  cell_only # runc's Go strings keep the NUL; the execve then fails later
+  update_config '.process.args = ["sh", "-c", "echo one\u0000two"]'
+  expect_failure_clean run
+  [[ $output == *"process.args[2]"*NUL* ]]
+  set_args true
+  update_config '.process.env += ["SAFE=1\u0000LD_PRELOAD=/tmp/x.so"]'
+  expect_failure_clean run
+  [[ $output == *"process.env["*NUL* ]]
+}
+
+@test "a literal backslash-u0000 text (\"\\\\u0000\") in process.args is kept, not refused" {
+  set_args printf '%s\n' 'a\u0000b'
+  run runtime run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" = 'a\u0000b' ]
+}
+
+@test "trailing data after the JSON document in config.json is refused" {
+  cell_only # runc's decoder reads the first document only
+  set_args true
+  echo '{"garbage": 1}' >>"$BUNDLE/config.json"
+  expect_failure_clean run
+  [[ $output == *config.json*"after the JSON document"* ]]
+  set_args true
+  echo 'trailing words' >>"$BUNDLE/config.json"
+  expect_failure_clean create
+  [[ $output == *config.json*"after the JSON document"* ]]
+}
+
+@test "exec --process: a NUL byte in args or env, or trailing data, is refused naming the field" {
+  cell_only
+  set_args sleep 100
+  run_detached "$ID"
+  p=$BATS_TEST_TMPDIR/p.json
+  jq -n '{args: ["sh", "-c", "echo one\u0000two"], cwd: "/", env: ["PATH=/bin:/usr/bin"]}' >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -ne 0 ]
+  [[ $output == *"process.args[2]"*NUL* ]]
+  jq -n '{args: ["true"], cwd: "/", env: ["PATH=/bin:/usr/bin", "A=1\u0000B=2"]}' >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -ne 0 ]
+  [[ $output == *"process.env[1]"*NUL* ]]
+  { jq -n '{args: ["true"], cwd: "/"}'; echo '{}'; } >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -ne 0 ]
+  [[ $output == *--process*"after the JSON document"* ]]
+  jq -n '{args: ["true"], cwd: "/", env: ["PATH=/bin:/usr/bin"]}' >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -eq 0 ]
+}

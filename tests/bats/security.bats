@@ -323,3 +323,26 @@ fd_target_safe() {
   [ "$(grep -c 'Permission denied' <<<"$output")" -eq 2 ]
   [[ $output != *"Text file busy"* ]]
 }
+
+# ------------------------------------------------------------------ ps
+
+@test "ps: extra arguments reach ps as they are, never through a shell" {
+  set_args sleep 100
+  run_detached "$ID"
+  pid=$(ct_pid "$ID")
+  f=$BATS_TEST_TMPDIR/ps-injected
+  runtime ps "$ID" -o "pid;touch $f" 2>/dev/null || true
+  runtime ps "$ID" -o "pid,\$(touch $f)" 2>/dev/null || true
+  runtime ps "$ID" '`touch '"$f"'`' 2>/dev/null || true
+  [ ! -e "$f" ]
+  run runtime ps "$ID" -o pid,args
+  [ "$status" -eq 0 ]
+  echo "$output"
+  [[ ${lines[0]} == *PID*COMMAND* ]]
+  [[ $output == *"$pid sleep 100"* ]]
+  run runtime ps "$ID"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == UID*PID*PPID*CMD ]]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ ${lines[1]} == *" $pid "*"sleep 100" ]]
+}

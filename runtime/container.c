@@ -283,7 +283,7 @@ static void container_init(struct prepared *p) {
   int sock = p->sock;
   struct cell_err err = {0};
   char msg[256];
-  static char state_text[8192];
+  char *state_text = NULL;
   int fd;
 
   close(p->lock_fd);
@@ -344,8 +344,14 @@ static void container_init(struct prepared *p) {
   if (cell_rootfs_mount_all(s, cell_spec_has_ns(s, CLONE_NEWUSER), wait_cgroup, p, &err) < 0) init_fail(sock, &err);
   /* prestart / createRuntime hooks run in the runtime now. */
   cell_sync_send(sock, "H", -1);
-  if (cell_sync_recv(sock, state_text, sizeof state_text, NULL) <= 0 || state_text[0] != 'h') _exit(1);
-  memmove(state_text, state_text + 1, strlen(state_text));
+  /* The runtime sends the init's host pid; the state (which may be large with
+   * annotations) is built here, not cut to fit a message. */
+  if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0 || msg[0] != 'h') _exit(1);
+  state_text = state_json_for(p->o->id, (pid_t)atoi(msg + 1), s->bundle, "created", s->annotations);
+  if (!state_text) {
+    cell_error(&err, ENOMEM, "hooks: render the container state");
+    init_fail(sock, &err);
+  }
   const cJSON *hooks = s->hooks;
   /* createContainer hooks: in the container's namespaces, before pivot_root. */
   if (run_hooks(hooks, "createContainer", state_text, &err) < 0) init_fail(sock, &err);
@@ -725,9 +731,9 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
       char *sj = state_json_for(o->id, init, s->bundle, "created", s->annotations);
       int hr = run_hooks(s->hooks, "prestart", sj, err);
       if (hr == 0) hr = run_hooks(s->hooks, "createRuntime", sj, err);
-      char reply[8192];
-      snprintf(reply, sizeof reply, "h%s", sj);
       free(sj);
+      char reply[32];
+      snprintf(reply, sizeof reply, "h%d", (int)init);
       if (hr < 0) goto out_kill;
       cell_sync_send(socks[0], reply, -1);
     } else if (msg[0] == 'T') {

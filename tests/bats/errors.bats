@@ -334,3 +334,22 @@ idmaps_json() { # N FIRST STEP SIZE
   run runtime exec --process "$p" "$ID"
   [ "$status" -eq 0 ]
 }
+
+@test "hooks get the whole state as valid JSON when the annotations are large (> 8 KiB)" {
+  set_args true
+  out=$BATS_TEST_TMPDIR/hook-state
+  big=$(head -c 20000 /dev/zero | tr '\0' x)
+  # createContainer runs in the init (in the container's namespaces, before
+  # pivot_root); createRuntime in the runtime: both must see all 20000 bytes
+  update_config '.annotations.big = $big
+    | .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).runtime"]}]
+    | .hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).container"]}]' \
+    "$BUNDLE" --arg o "$out" --arg big "$big"
+  run runtime run --bundle "$BUNDLE" "$ID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for k in runtime container; do
+    jq -e --arg id "$ID" '.id == $id and (.pid > 0) and (.annotations.big | length) == 20000' "$out.$k"
+  done
+  [ "$(jq .pid "$out.runtime")" = "$(jq .pid "$out.container")" ]
+}

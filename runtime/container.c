@@ -537,6 +537,38 @@ static int parent_namespaces(struct prepared *p, struct cell_err *err) {
   return 0;
 }
 
+/* The init closed its socket before it was ready: reap it (it is exiting)
+ * and say why it died; a SIGKILL with an OOM kill counted in the container's
+ * memory cgroup names the memory limit.  Returns true once reaped. */
+static bool init_died(pid_t pid, struct cell_cgroup *cg, const struct cell_spec *s, struct cell_err *err) {
+  int status = 0;
+  bool reaped = false;
+  for (int i = 0; i < 200 && pid > 0 && !reaped; i++) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) reaped = true;
+    else if (r < 0) break;
+    else usleep(5000);
+  }
+  unsigned long long ooms = 0;
+  struct cell_err e2;
+  bool killed = reaped && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  if (killed && cg && cell_cg_oom_kill_count(cg, &ooms, &e2) == 0 && ooms > 0) {
+    const cJSON *mem = s->resources ? cJSON_GetObjectItem(s->resources, "memory") : NULL;
+    const cJSON *lim = mem ? cJSON_GetObjectItem(mem, "limit") : NULL;
+    if (cJSON_IsNumber(lim))
+      cell_error(err, 0, "container init was OOM-killed during setup: linux.resources.memory.limit %.0f is too low",
+                 lim->valuedouble);
+    else
+      cell_error(err, 0, "container init was OOM-killed during setup: the memory cgroup limit is too low");
+    return reaped;
+  }
+  if (killed) cell_error(err, 0, "container init was killed (SIGKILL) before it was ready");
+  else if (reaped && WIFSIGNALED(status))
+    cell_error(err, 0, "container init was killed by signal %d before it was ready", WTERMSIG(status));
+  else cell_error(err, 0, "container init exited before it was ready (status %d)", reaped ? WEXITSTATUS(status) : -1);
+  return reaped;
+}
+
 int cell_container_create(const struct cell_create_opts *o, struct cell_created *out, struct cell_err *err) {
   struct prepared p;
   memset(&p, 0, sizeof p);
@@ -713,9 +745,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     int fd = -1;
     int n = cell_sync_recv(socks[0], msg, sizeof msg, &fd);
     if (n <= 0) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) pid = -1;
-      cell_error(err, 0, "container init exited before it was ready (status %d)", status);
+      if (init_died(pid, cg, s, err)) pid = -1;
       goto out_kill;
     }
     if (msg[0] == 'E') {

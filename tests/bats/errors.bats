@@ -353,3 +353,10 @@ idmaps_json() { # N FIRST STEP SIZE
   done
   [ "$(jq .pid "$out.runtime")" = "$(jq .pid "$out.container")" ]
 }
+
+@test "a memory limit too low for the container to start names linux.resources.memory.limit" {
+  set_args true
+  update_config '.linux.resources.memory = {"limit": 65536}'
+  expect_failure_clean run
+  [[ $output == *"OOM-killed during setup"*"linux.resources.memory.limit 65536 is too low"* ]]
+}

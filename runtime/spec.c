@@ -645,7 +645,7 @@ static bool first_diff(const cJSON *a, const cJSON *b, struct strbuf *path) {
   const cJSON *ca = a->child, *cb = b->child;
   for (int i = 0; ca && cb; ca = ca->next, cb = cb->next, i++) {
     if (cJSON_IsArray(a)) strbuf_printf(path, "[%d]", i);
-    else strbuf_printf(path, "%s%s", path->len ? "." : "", cb->string ? cb->string : "?");
+    else strbuf_printf(path, "%s%s", path->len ? "." : "", ca->string ? ca->string : "?");
     if (first_diff(ca, cb, path)) return true;
     path->len = mark;
     if (path->buf) path->buf[mark] = 0;

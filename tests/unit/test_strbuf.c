@@ -46,7 +46,7 @@ int main(void) {
   for (i = 0; i < 10000; i++) strbuf_printf(&g, "%04d,", i % 10000);
   int ok = g.len == 50000 && g.err == 0;
   for (i = 0; ok && i < 10000; i++) {
-    char want[6];
+    char want[16];
     snprintf(want, sizeof want, "%04d,", i);
     ok = !memcmp(g.buf + 5 * i, want, 5);
   }

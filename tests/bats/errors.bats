@@ -336,14 +336,16 @@ idmaps_json() { # N FIRST STEP SIZE
 }
 
 @test "hooks get the whole state as valid JSON when the annotations are large (> 8 KiB)" {
-  set_args true
+  # the process shows what startContainer (in the container, after pivot_root) got
+  set_args sh -c 'wc -c </dev/hook-state; tail -c 30 /dev/hook-state; echo'
   out=$BATS_TEST_TMPDIR/hook-state
   big=$(head -c 20000 /dev/zero | tr '\0' x)
   # createContainer runs in the init (in the container's namespaces, before
   # pivot_root); createRuntime in the runtime: both must see all 20000 bytes
   update_config '.annotations.big = $big
     | .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).runtime"]}]
-    | .hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).container"]}]' \
+    | .hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).container"]}]
+    | .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /dev/hook-state"]}]' \
     "$BUNDLE" --arg o "$out" --arg big "$big"
   run runtime run --bundle "$BUNDLE" "$ID"
   echo "$output"
@@ -352,6 +354,9 @@ idmaps_json() { # N FIRST STEP SIZE
     jq -e --arg id "$ID" '.id == $id and (.pid > 0) and (.annotations.big | length) == 20000' "$out.$k"
   done
   [ "$(jq .pid "$out.runtime")" = "$(jq .pid "$out.container")" ]
+  # the same document reached startContainer, whole
+  [ "$(echo ${lines[0]})" = "$(wc -c <"$out.container")" ]
+  [ "${lines[1]}" = "$(tail -c 30 "$out.container")" ]
 }
 
 @test "a memory limit too low for the container to start names linux.resources.memory.limit" {

@@ -3,12 +3,12 @@
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Iruntime -Icgroups -Ifsview
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Ilib -Iruntime -Icgroups -Ifsview
 LDLIBS_CELL = -lcjson -lseccomp -lcap
 PREFIX  ?= /usr/local
 BUILD   ?= build
 
-LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard cgroups/*.c)
+LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard cgroups/*.c) $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)

@@ -99,41 +99,38 @@ static int write_file(const char *path, const char *data, struct cell_err *err) 
 }
 
 static int write_idmap(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, struct cell_err *err) {
-  char buf[8192], path[64];
-  size_t off = 0;
-  for (size_t i = 0; i < n; i++)
-    off += (size_t)snprintf(buf + off, sizeof buf - off, "%lu %lu %lu\n", m[i].container, m[i].host, m[i].size);
-  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-  if (write_file(path, buf, err) == 0) return 0;
-  /* Not privileged over those ids: use the setuid helpers, as rootless runc does. */
-  if (geteuid() != 0) {
-    const char *helper = !strcmp(file, "uid_map") ? "newuidmap" : "newgidmap";
-    char *argv[3 + 3 * 340 + 1];
-    char numbuf[3 * 340 + 1][16];
-    int a = 0, k = 0;
-    argv[a++] = (char *)helper;
-    snprintf(numbuf[k], 16, "%d", (int)pid);
-    argv[a++] = numbuf[k++];
-    for (size_t i = 0; i < n && k < 3 * 340; i++) {
-      snprintf(numbuf[k], 16, "%lu", m[i].container);
-      argv[a++] = numbuf[k++];
-      snprintf(numbuf[k], 16, "%lu", m[i].host);
-      argv[a++] = numbuf[k++];
-      snprintf(numbuf[k], 16, "%lu", m[i].size);
-      argv[a++] = numbuf[k++];
-    }
-    argv[a] = NULL;
-    pid_t h = fork();
-    if (h == 0) {
-      execvp(helper, argv);
-      _exit(127);
-    }
-    int st;
-    if (h > 0 && waitpid(h, &st, 0) == h && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-    return cell_error(err, 0, "linux.%s: %s failed for pid %d", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings",
-                      helper, (int)pid);
+  const char *field = !strcmp(file, "uid_map") ? "linux.uidMappings" : "linux.gidMappings";
+  struct cell_err first = {0};
+  if (cell_idmap_write(pid, file, m, n, field, &first) == 0) return 0;
+  if (first.errnum == 0 || geteuid() == 0) {
+    *err = first;
+    return -1;
   }
-  return cell_error_wrap(err, "linux.%s", !strcmp(file, "uid_map") ? "uidMappings" : "gidMappings");
+  /* Not privileged over those ids: use the setuid helpers, as rootless runc does. */
+  const char *helper = !strcmp(file, "uid_map") ? "newuidmap" : "newgidmap";
+  char *argv[3 + 3 * 340 + 1];
+  char numbuf[3 * 340 + 1][16];
+  int a = 0, k = 0;
+  argv[a++] = (char *)helper;
+  snprintf(numbuf[k], 16, "%d", (int)pid);
+  argv[a++] = numbuf[k++];
+  for (size_t i = 0; i < n && k < 3 * 340; i++) {
+    snprintf(numbuf[k], 16, "%lu", m[i].container);
+    argv[a++] = numbuf[k++];
+    snprintf(numbuf[k], 16, "%lu", m[i].host);
+    argv[a++] = numbuf[k++];
+    snprintf(numbuf[k], 16, "%lu", m[i].size);
+    argv[a++] = numbuf[k++];
+  }
+  argv[a] = NULL;
+  pid_t h = fork();
+  if (h == 0) {
+    execvp(helper, argv);
+    _exit(127);
+  }
+  int st;
+  if (h > 0 && waitpid(h, &st, 0) == h && WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  return cell_error(err, 0, "%s: %s failed for pid %d (%s)", field, helper, (int)pid, first.msg);
 }
 
 static char *state_json_for(const char *id, pid_t pid, const char *bundle, const char *status,
@@ -168,22 +165,52 @@ static const char *env_get(char **env, const char *key) {
   return NULL;
 }
 
-static int mkdir_p_here(const char *path) {
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    mkdir(buf, 0755);
-    *p = '/';
-  }
-  return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Mark every fd from `from` up close-on-exec. */
 void cell_cloexec_from(int from) {
   if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
   for (int fd = from; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Close every fd from `from` up except those in keep[]: the caller's fds must
+ * be gone before anything resolves a path the config names (process.cwd as
+ * /proc/self/fd/N would otherwise enter a host directory). */
+void cell_close_fds_from(int from, const int *keep, size_t nkeep) {
+  int k[8];
+  size_t n = 0;
+  for (size_t i = 0; i < nkeep && n < sizeof k / sizeof *k; i++)
+    if (keep[i] >= from) k[n++] = keep[i];
+  for (size_t i = 1; i < n; i++) /* insertion sort: a handful of fds */
+    for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+      int t = k[j];
+      k[j] = k[j - 1];
+      k[j - 1] = t;
+    }
+  unsigned lo = (unsigned)from;
+  for (size_t i = 0; i <= n; i++) {
+    unsigned hi = i < n ? (unsigned)k[i] : ~0U; /* close [lo, hi) */
+    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
+      for (unsigned fd = lo; fd < hi && fd < 65536; fd++) close((int)fd);
+    if (i < n) lo = (unsigned)k[i] + 1;
+  }
+}
+
+/* chdir to process.cwd resolved inside the current root (openat2
+ * RESOLVE_IN_ROOT, no magic links), creating it when asked; a cwd that ends
+ * up outside the root is refused. */
+int cell_enter_cwd(const char *cwd, bool create, const char *field, struct cell_err *err) {
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return cell_error(err, errno, "%s: open the container's root", field);
+  cleanup_close int fd = cell_open_in_root(root, cwd, create, false, err);
+  if (fd < 0) return cell_error_wrap(err, "%s: \"%s\"", field, cwd);
+  struct stat sb;
+  if (fstat(fd, &sb) < 0) return cell_error(err, errno, "%s: stat %s", field, cwd);
+  if (!S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "%s: chdir to %s", field, cwd);
+  if (fchdir(fd) < 0) return cell_error(err, errno, "%s: chdir to %s", field, cwd);
+  /* getcwd fails (ENOENT) for a directory the root cannot reach. */
+  char here[PATH_MAX];
+  if (!getcwd(here, sizeof here) && errno == ENOENT)
+    return cell_error(err, 0, "%s: \"%s\" is outside the container's root", field, cwd);
+  return 0;
 }
 
 /* The final steps shared by init and exec: user, capabilities, NNP, seccomp, execve. */
@@ -256,7 +283,7 @@ static void container_init(struct prepared *p) {
   int sock = p->sock;
   struct cell_err err = {0};
   char msg[256];
-  static char state_text[8192];
+  char *state_text = NULL;
   int fd;
 
   close(p->lock_fd);
@@ -317,8 +344,14 @@ static void container_init(struct prepared *p) {
   if (cell_rootfs_mount_all(s, cell_spec_has_ns(s, CLONE_NEWUSER), wait_cgroup, p, &err) < 0) init_fail(sock, &err);
   /* prestart / createRuntime hooks run in the runtime now. */
   cell_sync_send(sock, "H", -1);
-  if (cell_sync_recv(sock, state_text, sizeof state_text, NULL) <= 0 || state_text[0] != 'h') _exit(1);
-  memmove(state_text, state_text + 1, strlen(state_text));
+  /* The runtime sends the init's host pid; the state (which may be large with
+   * annotations) is built here, not cut to fit a message. */
+  if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0 || msg[0] != 'h') _exit(1);
+  state_text = state_json_for(p->o->id, (pid_t)atoi(msg + 1), s->bundle, "created", s->annotations);
+  if (!state_text) {
+    cell_error(&err, ENOMEM, "hooks: render the container state");
+    init_fail(sock, &err);
+  }
   const cJSON *hooks = s->hooks;
   /* createContainer hooks: in the container's namespaces, before pivot_root. */
   if (run_hooks(hooks, "createContainer", state_text, &err) < 0) init_fail(sock, &err);
@@ -337,12 +370,9 @@ static void container_init(struct prepared *p) {
     cell_sync_send(sock, tmsg, master);
     close(master);
   }
-  if (chdir(s->cwd) < 0) {
-    if (errno != ENOENT || mkdir_p_here(s->cwd) < 0 || chdir(s->cwd) < 0) {
-      cell_error(&err, errno, "process.cwd: chdir to %s", s->cwd);
-      init_fail(sock, &err);
-    }
-  }
+  int keep[] = {sock, p->fifo_fd, cell_log_fd()};
+  cell_close_fds_from(3 + p->o->preserve_fds, keep, sizeof keep / sizeof *keep);
+  if (cell_enter_cwd(s->cwd, true, "process.cwd", &err) < 0) init_fail(sock, &err);
   if (cell_procattr_apply_early(&p->pa, &err) < 0) init_fail(sock, &err);
   char exe[PATH_MAX];
   if (cell_find_executable(s->args[0], env_get(s->env, "PATH"), exe, sizeof exe, &err) < 0) init_fail(sock, &err);
@@ -505,6 +535,38 @@ static int parent_namespaces(struct prepared *p, struct cell_err *err) {
     close(fd);
   }
   return 0;
+}
+
+/* The init closed its socket before it was ready: reap it (it is exiting)
+ * and say why it died; a SIGKILL with an OOM kill counted in the container's
+ * memory cgroup names the memory limit.  Returns true once reaped. */
+static bool init_died(pid_t pid, struct cell_cgroup *cg, const struct cell_spec *s, struct cell_err *err) {
+  int status = 0;
+  bool reaped = false;
+  for (int i = 0; i < 200 && pid > 0 && !reaped; i++) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) reaped = true;
+    else if (r < 0) break;
+    else usleep(5000);
+  }
+  unsigned long long ooms = 0;
+  struct cell_err e2;
+  bool killed = reaped && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  if (killed && cg && cell_cg_oom_kill_count(cg, &ooms, &e2) == 0 && ooms > 0) {
+    const cJSON *mem = s->resources ? cJSON_GetObjectItem(s->resources, "memory") : NULL;
+    const cJSON *lim = mem ? cJSON_GetObjectItem(mem, "limit") : NULL;
+    if (cJSON_IsNumber(lim))
+      cell_error(err, 0, "container init was OOM-killed during setup: linux.resources.memory.limit %.0f is too low",
+                 lim->valuedouble);
+    else
+      cell_error(err, 0, "container init was OOM-killed during setup: the memory cgroup limit is too low");
+    return reaped;
+  }
+  if (killed) cell_error(err, 0, "container init was killed (SIGKILL) before it was ready");
+  else if (reaped && WIFSIGNALED(status))
+    cell_error(err, 0, "container init was killed by signal %d before it was ready", WTERMSIG(status));
+  else cell_error(err, 0, "container init exited before it was ready (status %d)", reaped ? WEXITSTATUS(status) : -1);
+  return reaped;
 }
 
 int cell_container_create(const struct cell_create_opts *o, struct cell_created *out, struct cell_err *err) {
@@ -683,9 +745,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     int fd = -1;
     int n = cell_sync_recv(socks[0], msg, sizeof msg, &fd);
     if (n <= 0) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) pid = -1;
-      cell_error(err, 0, "container init exited before it was ready (status %d)", status);
+      if (init_died(pid, cg, s, err)) pid = -1;
       goto out_kill;
     }
     if (msg[0] == 'E') {
@@ -701,9 +761,9 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
       char *sj = state_json_for(o->id, init, s->bundle, "created", s->annotations);
       int hr = run_hooks(s->hooks, "prestart", sj, err);
       if (hr == 0) hr = run_hooks(s->hooks, "createRuntime", sj, err);
-      char reply[8192];
-      snprintf(reply, sizeof reply, "h%s", sj);
       free(sj);
+      char reply[32];
+      snprintf(reply, sizeof reply, "h%d", (int)init);
       if (hr < 0) goto out_kill;
       cell_sync_send(socks[0], reply, -1);
     } else if (msg[0] == 'T') {

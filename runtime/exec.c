@@ -178,9 +178,10 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
   }
   const cJSON *linux_obj = cJSON_GetObjectItem(cfg, "linux");
   if (o->process_json) {
-    proc = cJSON_Parse(o->process_json);
-    if (!proc || !cJSON_IsObject(proc)) {
-      cell_error(err, 0, "--process: invalid JSON");
+    proc = cell_json_parse_doc(o->process_json, "--process", "process", err);
+    if (!proc) goto out;
+    if (!cJSON_IsObject(proc)) {
+      cell_error(err, 0, "--process: must be a JSON object");
       goto out;
     }
   } else {
@@ -284,10 +285,9 @@ int cell_container_exec(const struct cell_exec_opts *o, int *exit_code, struct c
     } else {
       setsid();
     }
-    if (chdir(cwd) < 0) {
-      cell_error(&e, errno, "process.cwd: chdir to %s", cwd);
-      cell_sync_fail(sock, e.msg);
-    }
+    int keep[] = {sock, cell_log_fd()};
+    cell_close_fds_from(3 + o->preserve_fds, keep, sizeof keep / sizeof *keep);
+    if (cell_enter_cwd(cwd, false, o->cwd ? "--cwd" : "process.cwd", &e) < 0) cell_sync_fail(sock, e.msg);
     if (cell_procattr_apply_early(&pa, &e) < 0) cell_sync_fail(sock, e.msg);
     char exe[PATH_MAX];
     if (cell_find_executable(args[0], env_get(cJSON_GetObjectItem(proc, "env"), "PATH"), exe, sizeof exe, &e) < 0)

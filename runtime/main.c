@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -281,6 +283,72 @@ static int cmd_resume(int argc, char **argv) {
   return cell_container_pause(g.root, id, false, &err) < 0 ? fail(&err) : 0;
 }
 
+/* Print the header and the lines of `ps ARGS` (`ps -ef` without ARGS) whose
+ * PID column is one of pids.  ps runs with an argv, no shell, as runc does. */
+static int ps_table(char **args, int nargs, const pid_t *pids, size_t n, struct cell_err *err) {
+  char **av = calloc((size_t)nargs + 3, sizeof *av);
+  if (!av) return cell_error(err, ENOMEM, "ps");
+  int a = 0;
+  av[a++] = "ps";
+  if (nargs == 0) av[a++] = "-ef";
+  for (int i = 0; i < nargs; i++) av[a++] = args[i];
+  av[a] = NULL;
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) < 0) {
+    free(av);
+    return cell_error(err, errno, "ps: pipe");
+  }
+  fflush(stdout);
+  pid_t child = fork();
+  if (child == 0) {
+    if (dup2(pfd[1], 1) < 0) _exit(127);
+    execvp("ps", av);
+    dprintf(2, "cell: exec ps: %s\n", strerror(errno));
+    _exit(127);
+  }
+  int e = errno;
+  free(av);
+  close(pfd[1]);
+  if (child < 0) {
+    close(pfd[0]);
+    return cell_error(err, e, "ps: fork");
+  }
+  FILE *f = fdopen(pfd[0], "r");
+  if (!f) close(pfd[0]);
+  char *line = NULL, *tmp = NULL;
+  size_t cap = 0;
+  int pidcol = -1;
+  while (f && getline(&line, &cap, f) > 0) {
+    free(tmp);
+    tmp = strdup(line);
+    if (!tmp) break;
+    int col = 0;
+    char *save;
+    if (pidcol < 0) { /* the header: find the PID column */
+      for (char *t = strtok_r(tmp, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), col++)
+        if (!strcmp(t, "PID")) pidcol = col;
+      fputs(line, stdout);
+      if (pidcol < 0) break;
+      continue;
+    }
+    for (char *t = strtok_r(tmp, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), col++) {
+      if (col != pidcol) continue;
+      int p = atoi(t);
+      for (size_t i = 0; i < n; i++)
+        if (pids[i] == p) fputs(line, stdout);
+      break;
+    }
+  }
+  free(tmp);
+  free(line);
+  if (f) fclose(f);
+  int st = 0;
+  while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return cell_error(err, 0, "ps: could not run ps");
+  return 0;
+}
+
 static int cmd_ps(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
   const char *format = "table";
@@ -305,44 +373,9 @@ static int cmd_ps(int argc, char **argv) {
     return 0;
   }
   /* table: the host's ps output restricted to the container's pids, as runc does */
-  char cmd[256] = "ps -ef";
-  if (argc - optind > 1) {
-    size_t off = (size_t)snprintf(cmd, sizeof cmd, "ps");
-    for (int i = optind + 1; i < argc; i++) off += (size_t)snprintf(cmd + off, sizeof cmd - off, " %s", argv[i]);
-  }
-  FILE *f = popen(cmd, "r");
-  if (!f) {
-    free(pids);
-    cell_error(&err, errno, "run %s", cmd);
-    return fail(&err);
-  }
-  char line[4096];
-  int pidcol = -1;
-  while (fgets(line, sizeof line, f)) {
-    if (pidcol < 0) {
-      char tmp[4096];
-      snprintf(tmp, sizeof tmp, "%s", line);
-      int col = 0;
-      for (char *s, *t = strtok_r(tmp, " \t\n", &s); t; t = strtok_r(NULL, " \t\n", &s), col++)
-        if (!strcmp(t, "PID")) pidcol = col;
-      fputs(line, stdout);
-      if (pidcol < 0) break;
-      continue;
-    }
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", line);
-    int col = 0;
-    for (char *s, *t = strtok_r(tmp, " \t\n", &s); t; t = strtok_r(NULL, " \t\n", &s), col++) {
-      if (col != pidcol) continue;
-      int p = atoi(t);
-      for (size_t i = 0; i < n; i++)
-        if (pids[i] == p) fputs(line, stdout);
-      break;
-    }
-  }
-  pclose(f);
+  int r = ps_table(argv + optind + 1, argc - optind - 1, pids, n, &err);
   free(pids);
-  return 0;
+  return r < 0 ? fail(&err) : 0;
 }
 
 static int cmd_list(int argc, char **argv) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000
@@ -179,6 +180,30 @@ static int copy_tree(int from, int to) {
   return rc;
 }
 
+/* Write n mappings to /proc/PID/FILE (uid_map or gid_map) in one write, as
+ * the kernel requires; the text is bounded, never truncated. */
+int cell_idmap_write(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, const char *field,
+                     struct cell_err *err) {
+  /* The kernel takes one write shorter than a page. */
+  long page = sysconf(_SC_PAGESIZE);
+  size_t max = page > 0 ? (size_t)page - 1 : 4095;
+  cleanup_strbuf struct strbuf sb = STRBUF_INIT(max);
+  for (size_t i = 0; i < n; i++)
+    if (strbuf_printf(&sb, "%lu %lu %lu\n", m[i].container, m[i].host, m[i].size) < 0)
+      return cell_error(err, sb.err == E2BIG ? 0 : sb.err,
+                        "%s: %zu mappings do not fit in one write to %s (the kernel accepts at most %zu bytes)", field,
+                        n, file, max);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return cell_error(err, errno, "%s: open %s", field, path);
+  ssize_t w = write(fd, strbuf_str(&sb), sb.len);
+  int e = errno;
+  close(fd);
+  if (w != (ssize_t)sb.len) return cell_error(err, w < 0 ? e : EIO, "%s: write %s", field, path);
+  return 0;
+}
+
 /* A user namespace fd holding the given mappings, for idmapped mounts. */
 static int userns_fd_for(const struct cell_mount *m, struct cell_err *err) {
   int pfd[2];
@@ -200,17 +225,8 @@ static int userns_fd_for(const struct cell_mount *m, struct cell_err *err) {
   const char *files[] = {"uid_map", "gid_map"};
   const struct cell_idmap *maps[] = {m->uidmap, m->gidmap};
   size_t ns[] = {m->nuidmap, m->ngidmap};
-  for (int k = 0; k < 2 && rc == 0; k++) {
-    char path[64], buf[8192];
-    size_t off = 0;
-    for (size_t i = 0; i < ns[k]; i++)
-      off += (size_t)snprintf(buf + off, sizeof buf - off, "%lu %lu %lu\n", maps[k][i].container,
-                              maps[k][i].host, maps[k][i].size);
-    snprintf(path, sizeof path, "/proc/%d/%s", pid, files[k]);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, buf, off) != (ssize_t)off) rc = cell_error(err, errno, "write %s", path);
-    if (fd >= 0) close(fd);
-  }
+  const char *fields[] = {"uidMappings", "gidMappings"};
+  for (int k = 0; k < 2 && rc == 0; k++) rc = cell_idmap_write(pid, files[k], maps[k], ns[k], fields[k], err);
   int nsfd = -1;
   if (rc == 0) {
     char path[64];
@@ -239,7 +255,7 @@ int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
       m->ngidmap = s->ngidmap;
     }
     m->userns_fd = userns_fd_for(m, err);
-    if (m->userns_fd < 0) return cell_error_wrap(err, "mounts[%zu].uidMappings", i);
+    if (m->userns_fd < 0) return cell_error_wrap(err, "mounts[%zu]", i);
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #define CELL_MOUNTS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "spec.h"
@@ -13,6 +14,12 @@
  * the rootfs; optionally create missing components (directories, and the last
  * one as a file when as_file).  Returns an O_PATH fd. */
 int cell_open_in_root(int rootfd, const char *path, bool create, bool as_file, struct cell_err *err);
+
+/* Write n mappings to /proc/PID/FILE ("uid_map" or "gid_map") in one bounded
+ * write; errors name `field` (e.g. "linux.uidMappings").  Shared by the
+ * container's user namespace and idmapped mounts. */
+int cell_idmap_write(pid_t pid, const char *file, const struct cell_idmap *m, size_t n, const char *field,
+                     struct cell_err *err);
 
 /* In the runtime, before clone: a user namespace fd for each idmapped mount. */
 int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err);

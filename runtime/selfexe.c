@@ -50,6 +50,14 @@ int cell_protect_self_exe(char **argv, struct cell_err *err) {
     }
   }
   close(self);
+  /* Not writable by anyone without CAP_DAC_OVERRIDE, before it ever runs:
+   * a container process reaching /proc/PID/exe cannot even open it for
+   * writing (the seals alone only make the writes fail). */
+  if (fchmod(mfd, 0555) < 0) {
+    int e = errno;
+    close(mfd);
+    return cell_error(err, e, "make the runtime copy read-only (fchmod 0555)");
+  }
   if (fcntl(mfd, F_ADD_SEALS, seals) < 0) {
     int e = errno;
     close(mfd);

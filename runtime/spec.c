@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "strbuf.h"
+
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #define MOUNT_ATTR_NOSUID 0x00000002
@@ -559,6 +561,7 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   free(abs);
   struct stat sb;
   if (stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "root.path: %s", real);
+  if (!strcmp(real, "/")) return cell_error(err, 0, "root.path: resolves to the host's root directory /");
   s->rootfs = strdup(real);
   v = J(root, "readonly");
   if (check_type(v, is_bool, "root.readonly", "a boolean", err)) return -1;
@@ -610,20 +613,98 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   return 0;
 }
 
+/* Count the "\u0000" escapes inside JSON strings of text (they decode to a
+ * NUL byte, which cJSON's C strings silently cut at); *first gets the offset
+ * of the first.  With fix (a copy of text), each is made "\u0001" there. */
+static size_t nul_escapes(const char *text, size_t *first, char *fix) {
+  size_t n = 0;
+  bool in_str = false;
+  for (size_t i = 0; text[i]; i++) {
+    if (!in_str) {
+      in_str = text[i] == '"';
+    } else if (text[i] == '"') {
+      in_str = false;
+    } else if (text[i] == '\\') {
+      if (text[i + 1] == 'u' && !strncmp(text + i + 2, "0000", 4)) {
+        if (!n++) *first = i;
+        if (fix) fix[i + 5] = '1';
+        i += 5;
+      } else if (text[i + 1]) {
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/* The first string (value or key) where a and b differ, as a field path. */
+static bool first_diff(const cJSON *a, const cJSON *b, struct strbuf *path) {
+  size_t mark = path->len;
+  if (a->string && b->string && strcmp(a->string, b->string)) return true;
+  if (cJSON_IsString(a) && cJSON_IsString(b) && strcmp(a->valuestring, b->valuestring)) return true;
+  const cJSON *ca = a->child, *cb = b->child;
+  for (int i = 0; ca && cb; ca = ca->next, cb = cb->next, i++) {
+    if (cJSON_IsArray(a)) strbuf_printf(path, "[%d]", i);
+    else strbuf_printf(path, "%s%s", path->len ? "." : "", ca->string ? ca->string : "?");
+    if (first_diff(ca, cb, path)) return true;
+    path->len = mark;
+    if (path->buf) path->buf[mark] = 0;
+  }
+  return false;
+}
+
+cJSON *cell_json_parse_doc(const char *text, const char *what, const char *prefix, struct cell_err *err) {
+  const char *end = NULL;
+  cJSON *json = cJSON_ParseWithOpts(text, &end, 0);
+  if (!json) {
+    const char *at = cJSON_GetErrorPtr();
+    cell_error(err, 0, "%s: invalid JSON near byte %ld", what, at ? (long)(at - text) : -1L);
+    return NULL;
+  }
+  while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') end++;
+  if (*end) {
+    cJSON_Delete(json);
+    cell_error(err, 0, "%s: unexpected data after the JSON document at byte %ld", what, (long)(end - text));
+    return NULL;
+  }
+  size_t first = 0;
+  if (!nul_escapes(text, &first, NULL)) return json;
+  /* Parse again with every \u0000 made \u0001: the strings that differ held a NUL. */
+  char *copy = strdup(text);
+  cJSON *alt = NULL;
+  if (copy) {
+    nul_escapes(text, &first, copy);
+    alt = cJSON_Parse(copy);
+    free(copy);
+  }
+  cleanup_strbuf struct strbuf path = STRBUF_INIT(4096);
+  strbuf_puts(&path, prefix ? prefix : "");
+  if (alt && !first_diff(json, alt, &path)) {
+    cJSON_Delete(alt); /* only in strings the parser does not keep */
+    return json;
+  }
+  cJSON_Delete(alt);
+  cJSON_Delete(json);
+  cell_error(err, 0, "%s: a string contains a NUL byte (\"\\u0000\" at byte %zu of %s)",
+             path.len ? strbuf_str(&path) : what, first, what);
+  return NULL;
+}
+
 int cell_spec_load(const char *bundle, struct cell_spec *spec, struct cell_err *err) {
   char path[PATH_MAX];
   memset(spec, 0, sizeof *spec);
   snprintf(path, sizeof path, "%s/config.json", bundle);
-  char *text = cell_read_file(path, NULL, err);
+  size_t len = 0;
+  char *text = cell_read_file(path, &len, err);
   if (!text) return -1;
-  cJSON *json = cJSON_Parse(text);
-  if (!json) {
-    const char *at = cJSON_GetErrorPtr();
-    long off = at ? (long)(at - text) : -1;
+  if (strlen(text) != len) {
+    cell_error(err, 0, "config.json: a NUL byte at byte %zu", strlen(text));
     free(text);
-    return cell_error(err, 0, "config.json: invalid JSON near byte %ld", off);
+    return -1;
   }
+  cJSON *json = cell_json_parse_doc(text, "config.json", NULL, err);
   free(text);
+  if (!json) return -1;
   return cell_spec_from_json(json, bundle, spec, err);
 }
 

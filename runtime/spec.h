@@ -94,6 +94,11 @@ int cell_mount_parse_options(const cJSON *options, const char *field, struct cel
 /* The default config.json `cell spec` writes (malloc'd text). */
 char *cell_spec_default(bool rootless);
 
+/* Parse a whole JSON document: data after it, and a NUL byte ("\u0000") in
+ * any string, are errors; `what` names the input ("config.json"), the NUL
+ * error names the field (prefix + path, e.g. "process.args[1]"). */
+cJSON *cell_json_parse_doc(const char *text, const char *what, const char *prefix, struct cell_err *err);
+
 /* Reads a whole file (malloc'd, NUL terminated). */
 char *cell_read_file(const char *path, size_t *len, struct cell_err *err);
 

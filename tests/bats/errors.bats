@@ -238,3 +238,130 @@ log_errors() {
   [ "$status" -ne 0 ]
   [[ $output == *no-such-flag* ]]
 }
+
+# uid/gid mappings: N entries, entry i maps ID(i) to ID(i), size SIZE.
+idmaps_json() { # N FIRST STEP SIZE
+  jq -n --argjson n "$1" --argjson f "$2" --argjson s "$3" --argjson z "$4" \
+    '[range($n) | {containerID: ($f + . * $s), hostID: ($f + . * $s), size: $z}]'
+}
+
+@test "340 uid/gid mappings (the kernel's maximum) work" {
+  m=$(idmaps_json 340 0 1 1)
+  update_config '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = $m | .linux.gidMappings = $m' \
+    "$BUNDLE" --argjson m "$m"
+  set_args sh -c 'wc -l </proc/self/uid_map; wc -l </proc/self/gid_map; tail -n1 /proc/self/uid_map'
+  run runtime run --bundle "$BUNDLE" "$ID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(echo ${lines[0]})" = 340 ]
+  [ "$(echo ${lines[1]})" = 340 ]
+  [ "$(echo ${lines[2]})" = "339 339 1" ]
+}
+
+@test "340 long uid mappings (more than one write can hold) are refused naming linux.uidMappings, no crash" {
+  # 30 bytes a line: over 8 KiB of text, which overflowed a fixed buffer before
+  m=$(idmaps_json 340 1000000000 1000000 1000000)
+  update_config '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = $m
+                 | .linux.gidMappings = [{containerID: 0, hostID: 0, size: 1}]' "$BUNDLE" --argjson m "$m"
+  set_args true
+  expect_failure_clean run
+  [ "$status" -eq 1 ]
+  [[ $output == *"linux.uidMappings: 340 mappings do not fit in one write"* ]]
+}
+
+@test "root.path that resolves to / (directly or through a symlink) is refused naming root.path" {
+  set_args true
+  update_config '.root.path = "/"'
+  expect_failure_clean run
+  [[ $output == *root.path* ]]
+  ln -s / "$BUNDLE/hostroot"
+  update_config '.root.path = "hostroot"'
+  expect_failure_clean run
+  [[ $output == *root.path* ]]
+  update_config '.root.path = "rootfs/../../../../../../../../.."'
+  expect_failure_clean create
+  [[ $output == *root.path* ]]
+}
+
+@test "a NUL byte (\\u0000) in process.args or process.env is refused naming the field" {
+  cell_only # runc's Go strings keep the NUL; the execve then fails later
+  update_config '.process.args = ["sh", "-c", "echo one\u0000two"]'
+  expect_failure_clean run
+  [[ $output == *"process.args[2]"*NUL* ]]
+  set_args true
+  update_config '.process.env += ["SAFE=1\u0000LD_PRELOAD=/tmp/x.so"]'
+  expect_failure_clean run
+  [[ $output == *"process.env["*NUL* ]]
+}
+
+@test "a literal backslash-u0000 text (\"\\\\u0000\") in process.args is kept, not refused" {
+  set_args printf '%s\n' 'a\u0000b'
+  run runtime run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" = 'a\u0000b' ]
+}
+
+@test "trailing data after the JSON document in config.json is refused" {
+  cell_only # runc's decoder reads the first document only
+  set_args true
+  echo '{"garbage": 1}' >>"$BUNDLE/config.json"
+  expect_failure_clean run
+  [[ $output == *config.json*"after the JSON document"* ]]
+  set_args true
+  echo 'trailing words' >>"$BUNDLE/config.json"
+  expect_failure_clean create
+  [[ $output == *config.json*"after the JSON document"* ]]
+}
+
+@test "exec --process: a NUL byte in args or env, or trailing data, is refused naming the field" {
+  cell_only
+  set_args sleep 100
+  run_detached "$ID"
+  p=$BATS_TEST_TMPDIR/p.json
+  jq -n '{args: ["sh", "-c", "echo one\u0000two"], cwd: "/", env: ["PATH=/bin:/usr/bin"]}' >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -ne 0 ]
+  [[ $output == *"process.args[2]"*NUL* ]]
+  jq -n '{args: ["true"], cwd: "/", env: ["PATH=/bin:/usr/bin", "A=1\u0000B=2"]}' >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -ne 0 ]
+  [[ $output == *"process.env[1]"*NUL* ]]
+  { jq -n '{args: ["true"], cwd: "/"}'; echo '{}'; } >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -ne 0 ]
+  [[ $output == *--process*"after the JSON document"* ]]
+  jq -n '{args: ["true"], cwd: "/", env: ["PATH=/bin:/usr/bin"]}' >"$p"
+  run runtime exec --process "$p" "$ID"
+  [ "$status" -eq 0 ]
+}
+
+@test "hooks get the whole state as valid JSON when the annotations are large (> 8 KiB)" {
+  # the process shows what startContainer (in the container, after pivot_root) got
+  set_args sh -c 'wc -c </dev/hook-state; tail -c 30 /dev/hook-state; echo'
+  out=$BATS_TEST_TMPDIR/hook-state
+  big=$(head -c 20000 /dev/zero | tr '\0' x)
+  # createContainer runs in the init (in the container's namespaces, before
+  # pivot_root); createRuntime in the runtime: both must see all 20000 bytes
+  update_config '.annotations.big = $big
+    | .hooks.createRuntime = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).runtime"]}]
+    | .hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o).container"]}]
+    | .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /dev/hook-state"]}]' \
+    "$BUNDLE" --arg o "$out" --arg big "$big"
+  run runtime run --bundle "$BUNDLE" "$ID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  for k in runtime container; do
+    jq -e --arg id "$ID" '.id == $id and (.pid > 0) and (.annotations.big | length) == 20000' "$out.$k"
+  done
+  [ "$(jq .pid "$out.runtime")" = "$(jq .pid "$out.container")" ]
+  # the same document reached startContainer, whole
+  [ "$(echo ${lines[0]})" = "$(wc -c <"$out.container")" ]
+  [ "${lines[1]}" = "$(tail -c 30 "$out.container")" ]
+}
+
+@test "a memory limit too low for the container to start names linux.resources.memory.limit" {
+  set_args true
+  update_config '.linux.resources.memory = {"limit": 65536}'
+  expect_failure_clean run
+  [[ $output == *"OOM-killed during setup"*"linux.resources.memory.limit 65536 is too low"* ]]
+}

@@ -185,6 +185,81 @@ try_run() {
   [[ $output != *marker* ]]
 }
 
+# A host directory the caller holds open as fd 9 must not become the cwd.
+fd_target() {
+  T=$BATS_TEST_TMPDIR/fd-target
+  mkdir -p "$T"
+  echo marker >"$T/marker"
+  SNAP=$(cd "$T" && ls -la --time-style=+)
+}
+fd_target_safe() {
+  [[ $output != *marker* ]]
+  [ "$(cd "$T" && ls -la --time-style=+)" = "$SNAP" ]
+}
+
+@test "cwd escape: process.cwd /proc/self/fd/9 with a host dir open as fd 9 is refused" {
+  fd_target
+  update_config '.process.cwd = "/proc/self/fd/9"'
+  set_args sh -c 'pwd; ls; cat marker; touch created-here'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null 9<"$T"
+  echo "status $status: $output"
+  [ "$status" -ne 0 ]
+  fd_target_safe
+  is_cell || return 0
+  [[ $output == *process.cwd* ]]
+}
+
+@test "cwd escape: exec --cwd /proc/self/fd/9 with a host dir open as fd 9 is refused" {
+  fd_target
+  set_args sleep 100
+  run_detached "$ID"
+  run runtime exec --cwd /proc/self/fd/9 "$ID" sh -c 'pwd; ls; cat marker; touch created-here' </dev/null 9<"$T"
+  echo "status $status: $output"
+  [ "$status" -ne 0 ]
+  fd_target_safe
+  is_cell || return 0
+  [[ $output == *--cwd* ]]
+}
+
+@test "cwd escape: exec --process with cwd /proc/self/fd/9 with a host dir open as fd 9 is refused" {
+  fd_target
+  set_args sleep 100
+  run_detached "$ID"
+  jq -n '{args: ["sh", "-c", "pwd; ls; cat marker; touch created-here"], cwd: "/proc/self/fd/9",
+          env: ["PATH=/bin:/usr/bin:/sbin:/usr/sbin"], user: {uid: 0, gid: 0}}' >"$BATS_TEST_TMPDIR/proc.json"
+  run runtime exec --process "$BATS_TEST_TMPDIR/proc.json" "$ID" </dev/null 9<"$T"
+  echo "status $status: $output"
+  [ "$status" -ne 0 ]
+  fd_target_safe
+  is_cell || return 0
+  [[ $output == *process.cwd* ]]
+}
+
+@test "cwd escape: a preserved fd 3 holding a host dir is not a way out either" {
+  fd_target
+  update_config '.process.cwd = "/proc/self/fd/3"'
+  set_args sh -c 'pwd; ls; cat marker'
+  run runtime run --preserve-fds 1 --bundle "$BUNDLE" "$ID" </dev/null 3<"$T"
+  echo "status $status: $output"
+  [ "$status" -ne 0 ]
+  fd_target_safe
+}
+
+@test "process.cwd and exec --cwd: missing dirs are made by run, symlinks resolve inside the rootfs" {
+  mkdir -p "$BUNDLE/rootfs/srv/real"
+  ln -s /srv/real "$BUNDLE/rootfs/srv/link"
+  update_config '.process.cwd = "/srv/new/deeper" | .root.readonly = false'
+  set_args sh -c 'pwd; sleep 100'
+  run_detached "$ID"
+  wait_out "$ID" /srv/new/deeper
+  [ -d "$BUNDLE/rootfs/srv/new/deeper" ]
+  run runtime exec --cwd /srv/link "$ID" pwd -P
+  [ "$status" -eq 0 ]
+  [ "$output" = /srv/real ]
+  run runtime exec --cwd /srv/missing "$ID" pwd
+  [ "$status" -ne 0 ]
+}
+
 # ------------------------------------------------------ CVE-2019-5736
 
 @test "CVE-2019-5736: the runtime binary cannot be rewritten through the init's /proc/PID/exe" {
@@ -224,4 +299,50 @@ try_run() {
   else
     python3 -c 'import os, sys; sys.exit(0 if os.statvfs(sys.argv[1]).f_flag & os.ST_RDONLY else 1)' "/proc/$pid/exe"
   fi
+}
+
+@test "cell: no process in the container can open the runtime's exe for writing" {
+  cell_only
+  set_args sleep 100
+  create_ct "$ID"
+  pid=$(ct_pid "$ID")
+  # the sealed copy is read-only for everyone before it runs
+  [ "$(stat -L -c %a "/proc/$pid/exe")" = 555 ]
+  # CAP_SYS_PTRACE lets the process reach /proc/1/exe (the runtime, waiting
+  # for start); without CAP_DAC_OVERRIDE it must not open it O_WRONLY/O_RDWR
+  run runtime exec --cap CAP_SYS_PTRACE "$ID" sh -c '
+    readlink /proc/1/exe
+    (: >>/proc/1/exe) 2>&1; echo "wronly=$?"
+    (: <>/proc/1/exe) 2>&1; echo "rdwr=$?"
+    (: </proc/1/exe) 2>&1; echo "rdonly=$?"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == /memfd:* ]]
+  [[ $output == *wronly=1* && $output == *rdwr=1* && $output == *rdonly=0* ]]
+  # refused by the file's mode, not only because the file is being executed
+  [ "$(grep -c 'Permission denied' <<<"$output")" -eq 2 ]
+  [[ $output != *"Text file busy"* ]]
+}
+
+# ------------------------------------------------------------------ ps
+
+@test "ps: extra arguments reach ps as they are, never through a shell" {
+  set_args sleep 100
+  run_detached "$ID"
+  pid=$(ct_pid "$ID")
+  f=$BATS_TEST_TMPDIR/ps-injected
+  runtime ps "$ID" -o "pid;touch $f" 2>/dev/null || true
+  runtime ps "$ID" -o "pid,\$(touch $f)" 2>/dev/null || true
+  runtime ps "$ID" '`touch '"$f"'`' 2>/dev/null || true
+  [ ! -e "$f" ]
+  run runtime ps "$ID" -o pid,args
+  [ "$status" -eq 0 ]
+  echo "$output"
+  [[ ${lines[0]} == *PID*COMMAND* ]]
+  [[ $output == *"$pid sleep 100"* ]]
+  run runtime ps "$ID"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == UID*PID*PPID*CMD ]]
+  [ "${#lines[@]}" -eq 2 ]
+  [[ ${lines[1]} == *" $pid "*"sleep 100" ]]
 }

@@ -1,0 +1,63 @@
+#!/bin/bash
+# mkcorpus.sh NAME DIR - (re)make the seed corpus of fuzz target NAME in DIR
+# from the test fixtures and the hand-made seeds in tests/fuzz/seeds/NAME
+# (regression inputs of fixed bugs among them).  Nothing here is committed.
+set -euo pipefail
+name=$1 out=$2
+top=$(cd "$(dirname "$0")/../.." && pwd)
+fx=$top/tests/fixtures
+rm -rf "$out"
+mkdir -p "$out"
+if [ -d "$top/tests/fuzz/seeds/$name" ]; then
+  cp "$top/tests/fuzz/seeds/$name"/* "$out"/ 2>/dev/null || true
+fi
+n=0
+put() { # put TAG < data
+  n=$((n + 1))
+  cat >"$out/fx-$n-$1"
+}
+have_jq() { command -v jq >/dev/null; }
+spec_seed=$top/tests/fuzz/seeds/spec/default.json
+
+case $name in
+spec)
+  if have_jq; then
+    for p in "$fx"/seccomp/*.json; do
+      jq -c --slurpfile s "$p" '.linux.seccomp = $s[0]' "$spec_seed" | put "seccomp-$(basename "$p")"
+    done
+    jq -c --slurpfile r "$fx/cgroup/resources.json" '.linux.resources = $r[0]' "$spec_seed" | put resources
+  fi
+  ;;
+process)
+  have_jq && jq -c '.process' "$spec_seed" | put default-process
+  ;;
+resources)
+  put resources.json <"$fx/cgroup/resources.json"
+  ;;
+cg_mountinfo)
+  for d in "$fx"/cgroup/*/; do
+    [ -f "$d/mountinfo" ] || continue
+    for mi in "$d"/mountinfo*; do
+      { cat "$d/proc_self_cgroup"; printf '\0'; cat "$mi"; } | put "$(basename "$d")-$(basename "$mi")"
+      put "$(basename "$d")-$(basename "$mi")-only" <"$mi"
+    done
+  done
+  { cat /proc/self/cgroup; printf '\0'; cat /proc/self/mountinfo; } | put host
+  ;;
+fsv_mountinfo)
+  for mi in "$fx"/cgroup/*/mountinfo*; do
+    put "$(basename "$(dirname "$mi")")-$(basename "$mi")" <"$mi"
+  done
+  put host </proc/self/mountinfo
+  ;;
+cgfiles)
+  while IFS= read -r f; do
+    rel=${f#"$fx"/}
+    put "${rel//\//_}" <"$f"
+  done < <(find "$fx/fsview" "$fx/cgroup" -type f ! -name '*.json' ! -name '*.expected' -size -64k | sort)
+  ;;
+*)
+  echo "mkcorpus: unknown target $name" >&2
+  exit 1
+  ;;
+esac

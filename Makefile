@@ -93,15 +93,16 @@ bench: deps all
 	tests/bench/run.sh
 
 # Man pages cell(8) and cellfs(8), generated from the built programs' --help
-# and --version (help2man), so they follow the options.
+# and --version by help2man (through man/help-filter.sh, run under the
+# program's name), so they follow the options; man/NAME.h2m adds the prose.
 MANDIR ?= $(PREFIX)/share/man
 MAN_PAGES = $(BUILD)/man/cell.8 $(BUILD)/man/cellfs.8
-$(BUILD)/man/cell.8: $(BUILD)/cell man/cell.h2m
-	@mkdir -p $(dir $@)
-	help2man --no-info --section 8 --include man/cell.h2m --output $@ $(abspath $<)
-$(BUILD)/man/cellfs.8: $(BUILD)/cellfs man/cellfs.h2m
-	@mkdir -p $(dir $@)
-	help2man --no-info --section 8 --include man/cellfs.h2m --output $@ $(abspath $<)
+$(BUILD)/man/%.8: $(BUILD)/% man/%.h2m man/help-filter.sh
+	@mkdir -p $(BUILD)/man/bin
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' $(abspath man/help-filter.sh) $(abspath $<) >$(BUILD)/man/bin/$*
+	chmod +x $(BUILD)/man/bin/$*
+	help2man --no-info --section 8 --manual "System Administration" --include man/$*.h2m \
+	  --output $@ $(BUILD)/man/bin/$*
 man: $(MAN_PAGES)
 
 install: all man

@@ -6,7 +6,7 @@ set -euo pipefail
 name=$1 out=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fx=$top/tests/fixtures
-rm -rf "$out"
+rm -rf "$out" "$out.dict"
 mkdir -p "$out"
 if [ -d "$top/tests/fuzz/seeds/$name" ]; then
   cp "$top/tests/fuzz/seeds/$name"/* "$out"/ 2>/dev/null || true
@@ -19,8 +19,18 @@ put() { # put TAG < data
 have_jq() { command -v jq >/dev/null; }
 spec_seed=$top/tests/fuzz/seeds/spec/default.json
 
+# A libFuzzer dictionary of the parser's own string literals (config keys,
+# action names, cgroup file keys), next to the corpus as DIR.dict.
+dict() { # dict JSON(0|1) SOURCES...
+  local json=$1; shift
+  grep -ohE '"[A-Za-z_][A-Za-z0-9_.=-]{1,39}"' "$@" | sort -u | while IFS= read -r t; do
+    if [ "$json" = 1 ]; then printf '"\\"%s\\""\n' "${t:1:-1}"; else printf '%s\n' "$t"; fi
+  done >"$out.dict"
+}
+
 case $name in
 spec)
+  dict 1 "$top"/runtime/*.c "$top"/cgroups/*.c
   if have_jq; then
     for p in "$fx"/seccomp/*.json; do
       jq -c --slurpfile s "$p" '.linux.seccomp = $s[0]' "$spec_seed" | put "seccomp-$(basename "$p")"
@@ -29,12 +39,15 @@ spec)
   fi
   ;;
 process)
+  dict 1 "$top"/runtime/{spec,caps,procattr}.c
   have_jq && jq -c '.process' "$spec_seed" | put default-process
   ;;
 resources)
+  dict 1 "$top"/cgroups/{resources,devices}.c
   put resources.json <"$fx/cgroup/resources.json"
   ;;
 cg_mountinfo)
+  dict 0 "$top"/cgroups/cgroup.c
   for d in "$fx"/cgroup/*/; do
     [ -f "$d/mountinfo" ] || continue
     for mi in "$d"/mountinfo*; do
@@ -45,12 +58,14 @@ cg_mountinfo)
   { cat /proc/self/cgroup; printf '\0'; cat /proc/self/mountinfo; } | put host
   ;;
 fsv_mountinfo)
+  dict 0 "$top"/fsview/cgroup.c
   for mi in "$fx"/cgroup/*/mountinfo*; do
     put "$(basename "$(dirname "$mi")")-$(basename "$mi")" <"$mi"
   done
   put host </proc/self/mountinfo
   ;;
 cgfiles)
+  dict 0 "$top"/fsview/render.c
   while IFS= read -r f; do
     rel=${f#"$fx"/}
     put "${rel//\//_}" <"$f"

@@ -13,9 +13,11 @@ bin=$d/fuzz_$name
 [ -x "$bin" ] || { echo "fuzz $name: $bin is not built (make fuzz-build)"; exit 1; }
 mkdir -p "$d/work/$name" "$d/crashes/$name" "$d/logs" "$d/corpus/$name"
 log=$d/logs/$name.log
+dict=()
+[ -s "$d/corpus/$name.dict" ] && dict=(-dict="$d/corpus/$name.dict")
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:symbolize=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
+  "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 "${dict[@]}" \
   -artifact_prefix="$d/crashes/$name/" "$d/work/$name" "$d/corpus/$name" >"$log" 2>&1
 rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

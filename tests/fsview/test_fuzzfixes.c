@@ -29,9 +29,10 @@ static int host_from(const char *mountinfo, struct fsv_host *h) {
  * digits is an escape. */
 static void test_mountinfo_escapes(void) {
   struct fsv_host h;
-  const char *mi = "30 25 0:40 / /tmp/a\\040b rw - cgroup cgroup rw,memory\n"
-                   "31 25 0:41 /x\\0&0 /tmp/c\\0&0 rw - cgroup cgroup rw,cpu\n"
-                   "32 25 0:42 / /tmp/d\\9999\\47 rw - cgroup cgroup rw,pids\n";
+  const char *mi =
+      "30 25 0:40 / /tmp/a\\040b rw - cgroup cgroup rw,memory\n"
+      "31 25 0:41 /x\\0&0 /tmp/c\\0&0 rw - cgroup cgroup rw,cpu\n"
+      "32 25 0:42 / /tmp/d\\9999\\47 rw - cgroup cgroup rw,pids\n";
   if (host_from(mi, &h) < 0) {
     CHECK(0, "mountinfo with escapes parsed");
     return;

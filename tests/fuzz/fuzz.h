@@ -18,4 +18,13 @@ static inline char *fuzz_str(const uint8_t *data, size_t size) {
   return s;
 }
 
+/* FUZZ_VERBOSE=1: print each rejected input's error (to check that the
+ * seeds get past the first checks). */
+#include <stdio.h>
+static inline void fuzz_report(const char *what, const char *msg) {
+  static int verbose = -1;
+  if (verbose < 0) verbose = getenv("FUZZ_VERBOSE") != NULL;
+  if (verbose) fprintf(stderr, "fuzz: %s: %s\n", what, msg);
+}
+
 #endif

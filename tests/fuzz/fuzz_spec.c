@@ -50,14 +50,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (s.process) {
       const cJSON *cj = cJSON_GetObjectItem(s.process, "capabilities");
       struct cell_caps caps;
-      if (cj) cell_caps_parse_last(cj, 40, &caps, &err);
+      if (cj && cell_caps_parse_last(cj, 40, &caps, &err) < 0) fuzz_report("capabilities", err.msg);
       struct cell_procattr pa;
       memset(&pa, 0, sizeof pa);
       if (cell_procattr_prepare(s.process, s.linux_obj, &pa, &err) == 0) cell_procattr_free(&pa);
+      else fuzz_report("procattr", err.msg);
     }
     struct cell_seccomp *sc = NULL;
     if (cell_seccomp_build(s.seccomp, &sc, &err) == 0) cell_seccomp_free(sc);
-    if (s.hooks) cell_hooks_validate(s.hooks, &err);
+    else fuzz_report("seccomp", err.msg);
+    if (s.hooks && cell_hooks_validate(s.hooks, &err) < 0) fuzz_report("hooks", err.msg);
+  } else {
+    fuzz_report("spec", err.msg);
   }
   cell_spec_free(&s); /* also frees json, on failure too */
   return 0;

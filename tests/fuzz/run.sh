@@ -21,11 +21,11 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   -artifact_prefix="$d/crashes/$name/" "$d/work/$name" "$d/corpus/$name" >"$log" 2>&1
 rc=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1)
+cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -1)
 if [ "$rc" -eq 0 ]; then
   echo "fuzz $name: ${secs}s, ${runs:-?} runs, ${cov:-cov: ?}, no finding"
   exit 0
 fi
 echo "fuzz $name: FAILED (exit $rc) after ${runs:-?} runs; log $log; inputs:"
-grep -E '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' "$log" | sed 's/^/  /' | head -10
+grep -aE '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)' "$log" | sed 's/^/  /' | head -10
 exit 1

@@ -11,10 +11,8 @@ mkdir -p "$out"
 if [ -d "$top/tests/fuzz/seeds/$name" ]; then
   cp "$top/tests/fuzz/seeds/$name"/* "$out"/ 2>/dev/null || true
 fi
-n=0
-put() { # put TAG < data
-  n=$((n + 1))
-  cat >"$out/fx-$n-$1"
+put() { # put TAG < data  (TAG unique within the target)
+  cat >"$out/fx-$1"
 }
 have_jq() { command -v jq >/dev/null; }
 spec_seed=$top/tests/fuzz/seeds/spec/default.json
@@ -36,6 +34,9 @@ spec)
       jq -c --slurpfile s "$p" '.linux.seccomp = $s[0]' "$spec_seed" | put "seccomp-$(basename "$p")"
     done
     jq -c --slurpfile r "$fx/cgroup/resources.json" '.linux.resources = $r[0]' "$spec_seed" | put resources
+    for cp in machine-a-b.slice:cell:ctr /abs/path rel/path; do
+      jq -c --arg p "$cp" '.linux.cgroupsPath = $p' "$spec_seed" | put "cgroupspath-${cp//\//_}"
+    done
   fi
   ;;
 process)

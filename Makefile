@@ -98,6 +98,7 @@ bench: deps all
 MANDIR ?= $(PREFIX)/share/man
 MAN_PAGES = $(BUILD)/man/cell.8 $(BUILD)/man/cellfs.8
 $(BUILD)/man/%.8: $(BUILD)/% man/%.h2m man/help-filter.sh
+	@command -v help2man >/dev/null || { echo "make man: help2man is needed (make deps, or apt-get install help2man)" >&2; exit 1; }
 	@mkdir -p $(BUILD)/man/bin
 	printf '#!/bin/sh\nexec %s %s "$$@"\n' $(abspath man/help-filter.sh) $(abspath $<) >$(BUILD)/man/bin/$*
 	chmod +x $(BUILD)/man/bin/$*

@@ -3,8 +3,17 @@
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Ilib -Iruntime -Icgroups -Ifsview
-LDLIBS_CELL = -lcjson -lseccomp -lcap
+# Library flags from pkg-config, with the plain names when a .pc is missing.
+pkg_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pkg_libs   = $(or $(shell pkg-config --libs $(1) 2>/dev/null),$(2))
+LIB_CFLAGS := $(call pkg_cflags,libcjson libseccomp libcap)
+LDLIBS_CELL := $(call pkg_libs,libcjson,-lcjson) $(call pkg_libs,libseccomp,-lseccomp) $(call pkg_libs,libcap,-lcap)
+FUSE_CFLAGS := $(or $(call pkg_cflags,fuse3),-I/usr/include/fuse3)
+FUSE_LIBS   := $(call pkg_libs,fuse3,-lfuse3 -lpthread)
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Ilib -Iruntime -Icgroups -Ifsview \
+                   $(LIB_CFLAGS)
+# The sanitizer build (make asan, make check, the cellfs suite, the fuzzers).
+SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
 PREFIX  ?= /usr/local
 BUILD   ?= build
 
@@ -13,7 +22,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check quick unit bats asan demo bench install clean test-vm engines
+.PHONY: all deps check quick unit bats asan demo bench install man clean test-vm engines FORCE
 
 all: $(BUILD)/cell
 
@@ -25,9 +34,17 @@ $(BUILD)/libcell.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# --version names the commit it was built from.
-CELL_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-$(BUILD)/obj/runtime/main.o: CFLAGS += -DCELL_COMMIT='"$(CELL_COMMIT)"'
+# --version shows VERSION and the commit built from.  $(BUILD)/version.h is
+# rewritten only when its text changes, so a new HEAD rebuilds just the two
+# main.o files (which force-include it).
+CELL_COMMIT = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define CELL_VERSION "%s"\n#define CELL_COMMIT "%s"\n' "$$(cat VERSION)" "$(CELL_COMMIT)" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/runtime/main.o $(BUILD)/obj/fsview/main.o: $(BUILD)/version.h
+$(BUILD)/obj/runtime/main.o $(BUILD)/obj/fsview/main.o: CFLAGS += -include $(BUILD)/version.h
+FORCE:
 
 $(BUILD)/cell: $(BUILD)/obj/runtime/main.o $(BUILD)/libcell.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
@@ -38,7 +55,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a tests/unit/unit.h tests/unit
 
 # Debian packages every suite needs; installs only what is missing.
 DEB_PKGS = gcc make pkg-config libcjson-dev libseccomp-dev libcap-dev libfuse3-dev fuse3 \
-           bats busybox-static jq uidmap iproute2 util-linux procps crun runc gnuplot-nox python3
+           bats busybox-static jq uidmap iproute2 util-linux procps crun runc gnuplot-nox python3 \
+           clang help2man
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -62,11 +80,11 @@ quick: all unit
 
 check: deps
 	$(MAKE) all unit
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all unit
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(SAN_CFLAGS)" all unit
 	tests/run-suites.sh full
 
 asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(SAN_CFLAGS)" all unit
 
 demo: deps all
 	tests/demo.sh
@@ -74,9 +92,25 @@ demo: deps all
 bench: deps all
 	tests/bench/run.sh
 
-install: all
+# Man pages cell(8) and cellfs(8), generated from the built programs' --help
+# and --version by help2man (through man/help-filter.sh, run under the
+# program's name), so they follow the options; man/NAME.h2m adds the prose.
+MANDIR ?= $(PREFIX)/share/man
+MAN_PAGES = $(BUILD)/man/cell.8 $(BUILD)/man/cellfs.8
+$(BUILD)/man/%.8: $(BUILD)/% man/%.h2m man/help-filter.sh
+	@command -v help2man >/dev/null || { echo "make man: help2man is needed (make deps, or apt-get install help2man)" >&2; exit 1; }
+	@mkdir -p $(BUILD)/man/bin
+	printf '#!/bin/sh\nexec %s %s "$$@"\n' $(abspath man/help-filter.sh) $(abspath $<) >$(BUILD)/man/bin/$*
+	chmod +x $(BUILD)/man/bin/$*
+	help2man --no-info --section 8 --manual "System Administration" --include man/$*.h2m \
+	  --output $@ $(BUILD)/man/bin/$*
+man: $(MAN_PAGES)
+
+install: all man
 	install -D -m 0755 $(BUILD)/cell $(DESTDIR)$(PREFIX)/bin/cell
 	install -D -m 0755 $(BUILD)/cellfs $(DESTDIR)$(PREFIX)/bin/cellfs
+	install -D -m 0644 $(BUILD)/man/cell.8 $(DESTDIR)$(MANDIR)/man8/cell.8
+	install -D -m 0644 $(BUILD)/man/cellfs.8 $(DESTDIR)$(MANDIR)/man8/cellfs.8
 
 clean:
 	rm -rf build

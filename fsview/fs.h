@@ -9,7 +9,6 @@
 #include "error.h"
 #include "render.h"
 
-#define CELLFS_VERSION "0.1.0"
 
 enum fsv_kind {
   K_DIR, K_MEMINFO, K_CPUINFO, K_STAT, K_UPTIME, K_LOADAVG, K_DISKSTATS, K_SWAPS,

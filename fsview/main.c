@@ -8,6 +8,14 @@
 
 #include "fs.h"
 
+/* The build force-includes build/version.h (from VERSION and git). */
+#ifndef CELL_VERSION
+#define CELL_VERSION "unknown"
+#endif
+#ifndef CELL_COMMIT
+#define CELL_COMMIT "unknown"
+#endif
+
 static void usage(FILE *f) {
   fprintf(f,
           "usage: cellfs [OPTIONS] [MOUNTPOINT]\n"
@@ -73,7 +81,7 @@ int main(int argc, char **argv) {
       break;
     case 'v': o.debug++; break;
     case 'h': usage(stdout); return 0;
-    case 'V': printf("cellfs %s\n", CELLFS_VERSION); return 0;
+    case 'V': printf("cellfs version %s\ncommit: %s\n", CELL_VERSION, CELL_COMMIT); return 0;
     default: usage(stderr); return 2;
     }
   }

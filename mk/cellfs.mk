@@ -10,8 +10,8 @@
 # Repeat the project flags: `make CFLAGS=...` (the asan build) replaces the
 # top Makefile's `CFLAGS +=` line, and cellfs must stay -Werror clean there too.
 FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Iruntime -Ifsview \
-              $(shell pkg-config --cflags fuse3 2>/dev/null || echo -I/usr/include/fuse3)
-FSV_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3) -lpthread
+              $(FUSE_CFLAGS)
+FSV_LIBS   := $(FUSE_LIBS)
 FSV_SRCS   := $(filter-out fsview/main.c,$(wildcard fsview/*.c))
 FSV_OBJS   := $(FSV_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/fsview/error.o
 FSV_TESTS  := $(patsubst tests/fsview/test_%.c,$(BUILD)/tests/test_fsview_%,$(wildcard tests/fsview/test_*.c))

@@ -54,13 +54,16 @@ static int validate_one(const cJSON *h, const char *which, int i, struct cell_er
   if (validate_strings(cJSON_GetObjectItemCaseSensitive(h, "env"), f, true, err) < 0) return -1;
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "timeout");
   if (t && !cJSON_IsNull(t)) {
-    if (!cJSON_IsNumber(t) || t->valuedouble != (double)(long long)t->valuedouble)
+    if (!cJSON_IsNumber(t))
       return cell_error(err, 0, "hooks.%s[%d].timeout: must be an integer", which, i);
     if (t->valuedouble <= 0)
       return cell_error(err, 0, "hooks.%s[%d].timeout: must be > 0 (got %g)", which, i,
                         t->valuedouble);
     if (t->valuedouble > 2147483)
       return cell_error(err, 0, "hooks.%s[%d].timeout: %g is too large", which, i, t->valuedouble);
+    /* only now in range for the conversion */
+    if (t->valuedouble != (double)(long long)t->valuedouble)
+      return cell_error(err, 0, "hooks.%s[%d].timeout: must be an integer", which, i);
   }
   return 0;
 }

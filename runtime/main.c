@@ -21,8 +21,9 @@
 #include "log.h"
 #include "spec.h"
 
+/* The build force-includes build/version.h (from VERSION and git). */
 #ifndef CELL_VERSION
-#define CELL_VERSION "0.1.0"
+#define CELL_VERSION "unknown"
 #endif
 #ifndef CELL_COMMIT
 #define CELL_COMMIT "unknown"

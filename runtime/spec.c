@@ -477,7 +477,12 @@ static int parse_linux(struct cell_spec *s, const cJSON *lx, struct cell_err *er
       if (!o) continue;
       if (!cJSON_IsObject(o)) return cell_error(err, 0, "linux.timeOffsets.%s: must be an object", clocks[c]);
       const cJSON *secs = J(o, "secs"), *ns = J(o, "nanosecs");
-      if ((secs && !cJSON_IsNumber(secs)) || (ns && (!cJSON_IsNumber(ns) || ns->valuedouble < 0 || ns->valuedouble >= 1e9)))
+      /* range first: converting a double outside long long's range is undefined */
+      if ((secs && (!cJSON_IsNumber(secs) || !(secs->valuedouble >= -9223372036854775808.0 &&
+                                               secs->valuedouble < 9223372036854775808.0) ||
+                    secs->valuedouble != (double)(long long)secs->valuedouble)) ||
+          (ns && (!cJSON_IsNumber(ns) || !(ns->valuedouble >= 0 && ns->valuedouble < 1e9) ||
+                  ns->valuedouble != (double)(long long)ns->valuedouble)))
         return cell_error(err, 0, "linux.timeOffsets.%s: secs must be an integer and nanosecs in [0, 1e9)", clocks[c]);
       dst[c][0] = secs ? (long long)secs->valuedouble : 0;
       dst[c][1] = ns ? (long long)ns->valuedouble : 0;

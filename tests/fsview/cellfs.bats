@@ -20,7 +20,8 @@ teardown() {
   [[ "$output" == *"--no-quota-view"* ]]
   run "$CELLFS" --version
   [ "$status" -eq 0 ]
-  [[ "$output" == "cellfs "[0-9]* ]]
+  [[ "${lines[0]}" == "cellfs version "[0-9]* ]]
+  [[ "${lines[1]}" == "commit: "?* ]]
   run "$CELLFS" --threads 0 /tmp/x
   [ "$status" -eq 2 ]
   [[ "$output" == *"--threads"* ]]

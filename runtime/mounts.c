@@ -611,12 +611,12 @@ int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err) {
     for (char *p = path + 10; *p; p++)
       if (*p == '.') *p = '/';
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return cell_error(err, errno, "linux.sysctl.%s: open %s", s->sysctl[i].key, path);
+    if (fd < 0) return cell_error(err, errno, "linux.sysctl[\"%s\"]: open %s", s->sysctl[i].key, path);
     size_t len = strlen(s->sysctl[i].value);
     ssize_t w = write(fd, s->sysctl[i].value, len);
     int e = errno;
     close(fd);
-    if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "linux.sysctl.%s: write \"%s\"", s->sysctl[i].key, s->sysctl[i].value);
+    if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "linux.sysctl[\"%s\"]: write \"%s\"", s->sysctl[i].key, s->sysctl[i].value);
   }
   for (char **p = s->masked_paths; p && *p; p++) {
     int fd = open_no_magic(*p);

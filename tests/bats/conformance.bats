@@ -1,0 +1,109 @@
+#!/usr/bin/env bats
+# runtime-spec conformance where cell used to differ from runc and crun:
+# sysctls of namespaces the container does not own, rootfsPropagation, a
+# config without a mount namespace, poststart/poststop hook failures,
+# loopback, configs without /proc, and the config read once at create.
+
+load helpers
+
+# ct_run ARGS... - foreground run of the default bundle with ARGS.
+ct_run() {
+  set_args "$@"
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+}
+
+# Host sysctls a broken runtime might write: restored by teardown, and the
+# test fails if one changed.
+SYSCTLS="net/ipv4/ip_forward kernel/shmmni kernel/domainname kernel/msgmax vm/overcommit_ratio"
+
+setup() {
+  cell_setup
+  for k in $SYSCTLS; do cat "/proc/sys/$k" >"$BATS_TEST_TMPDIR/sysctl.${k//\//.}"; done
+}
+
+teardown() {
+  local k before changed=
+  for k in $SYSCTLS; do
+    before=$(cat "$BATS_TEST_TMPDIR/sysctl.${k//\//.}")
+    if [ "$(cat "/proc/sys/$k")" != "$before" ]; then
+      changed+="$k "
+      echo "$before" >"/proc/sys/$k"
+    fi
+  done
+  cell_teardown
+  if [ -n "$changed" ]; then
+    echo "host sysctls changed (restored): $changed" >&2
+    return 1
+  fi
+}
+
+host_sysctl() { cat "$BATS_TEST_TMPDIR/sysctl.$1"; }
+# names_key KEY - the error names the key (cell: as linux.sysctl["KEY"]).
+names_key() {
+  [[ $output == *"$1"* ]] || return 1
+  if is_cell; then [[ $output == *"linux.sysctl[\"$1\"]"* ]]; fi
+}
+drop_ns() { update_config 'del(.linux.namespaces[] | select(.type == $t))' "$BUNDLE" --arg t "$1"; }
+
+@test "sysctl: net.* without a network namespace is refused naming the key, host unchanged" {
+  drop_ns network
+  update_config '.linux.sysctl = {"net.ipv4.ip_forward": $v}' "$BUNDLE" --arg v "$((1 - $(host_sysctl net.ipv4.ip_forward)))"
+  ct_run true
+  [ "$status" -ne 0 ]
+  names_key net.ipv4.ip_forward
+  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$(host_sysctl net.ipv4.ip_forward)" ]
+  assert_no_leftovers "$ID" "$BUNDLE"
+}
+
+@test "sysctl: a network namespace joined by path that is the host's counts as the host's" {
+  update_config '(.linux.namespaces[] | select(.type == "network")) .path = "/proc/self/ns/net"'
+  update_config '.linux.sysctl = {"net.ipv4.ip_forward": $v}' "$BUNDLE" --arg v "$((1 - $(host_sysctl net.ipv4.ip_forward)))"
+  ct_run true
+  [ "$status" -ne 0 ]
+  names_key net.ipv4.ip_forward
+  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = "$(host_sysctl net.ipv4.ip_forward)" ]
+}
+
+@test "sysctl: IPC keys without an ipc namespace are refused naming the key, host unchanged" {
+  drop_ns ipc
+  update_config '.linux.sysctl = {"kernel.shmmni": "1234"}'
+  ct_run true
+  [ "$status" -ne 0 ]
+  names_key kernel.shmmni
+  [ "$(cat /proc/sys/kernel/shmmni)" = "$(host_sysctl kernel.shmmni)" ]
+  update_config '.linux.sysctl = {"kernel.msgmax": "4321"}'
+  ct_run true
+  [ "$status" -ne 0 ]
+  names_key kernel.msgmax
+  [ "$(cat /proc/sys/kernel/msgmax)" = "$(host_sysctl kernel.msgmax)" ]
+}
+
+@test "sysctl: kernel.domainname without a uts namespace is refused, host unchanged" {
+  drop_ns uts
+  update_config 'del(.hostname) | .linux.sysctl = {"kernel.domainname": "cell-escaped"}'
+  ct_run true
+  [ "$status" -ne 0 ]
+  names_key kernel.domainname
+  [ "$(cat /proc/sys/kernel/domainname)" = "$(host_sysctl kernel.domainname)" ]
+}
+
+@test "sysctl: a sysctl of no namespace is refused, host unchanged" {
+  update_config '.linux.sysctl = {"vm.overcommit_ratio": $v}' "$BUNDLE" --arg v "$(($(host_sysctl vm.overcommit_ratio) + 1))"
+  ct_run true
+  [ "$status" -ne 0 ]
+  names_key vm.overcommit_ratio
+  [ "$(cat /proc/sys/vm/overcommit_ratio)" = "$(host_sysctl vm.overcommit_ratio)" ]
+  assert_no_leftovers "$ID" "$BUNDLE"
+}
+
+@test "sysctl: namespaced keys with their own namespaces are applied inside only" {
+  want=$((1 - $(host_sysctl net.ipv4.ip_forward)))
+  update_config '.linux.sysctl = {"net.ipv4.ip_forward": $f, "kernel.msgmax": "4321", "kernel.domainname": "cell.test",
+      "fs.mqueue.msg_max": "17"}' "$BUNDLE" --arg f "$want"
+  ct_run sh -c 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax /proc/sys/kernel/domainname /proc/sys/fs/mqueue/msg_max'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "$want" ]
+  [ "${lines[1]}" = 4321 ]
+  [ "${lines[2]}" = cell.test ]
+  [ "${lines[3]}" = 17 ]
+}

@@ -107,3 +107,27 @@ drop_ns() { update_config 'del(.linux.namespaces[] | select(.type == $t))' "$BUN
   [ "${lines[2]}" = cell.test ]
   [ "${lines[3]}" = 17 ]
 }
+
+@test "hooks: a failing poststart or poststop hook warns and the later hooks still run" {
+  cell_only # runc stops the container when a poststart hook fails
+  o=$BATS_TEST_TMPDIR/hook
+  update_config '.hooks.poststart = [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]},
+                                     {"path": "/bin/sh", "args": ["sh", "-c", "echo started > \($o).start"]}]
+               | .hooks.poststop = [{"path": "/bin/false"},
+                                    {"path": "/bin/sh", "args": ["sh", "-c", "echo stopped > \($o).stop"]}]' \
+    "$BUNDLE" --arg o "$o"
+  set_args sleep 100
+  create_ct "$ID"
+  run runtime start "$ID"
+  [ "$status" -eq 0 ]
+  [[ $output == *"hooks.poststart[0]"*"exit status 3"* ]]
+  [ "$(cat "$o.start")" = started ]
+  [ "$(ct_state "$ID")" = running ]
+  runtime kill "$ID" KILL
+  wait_state "$ID" stopped
+  run runtime delete "$ID"
+  [ "$status" -eq 0 ]
+  [[ $output == *"hooks.poststop[0]"* ]]
+  [ "$(cat "$o.stop")" = stopped ]
+  [ ! -e "$ROOT/$ID" ]
+}

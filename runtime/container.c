@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -239,6 +241,23 @@ fail:
   _exit(127);
 }
 
+/* A new network namespace starts with lo down: bring it up, as crun does. */
+static int loopback_up(struct cell_err *err) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return cell_error(err, errno, "linux.namespaces: network: socket for lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  int e = errno;
+  close(fd);
+  return rc < 0 ? cell_error(err, e, "linux.namespaces: network: bring lo up") : 0;
+}
+
 /* In the init: wait until the runtime has placed us in our cgroup, then make
  * the cgroup namespace (its root must be that cgroup). */
 static int wait_cgroup(void *arg, struct cell_err *err) {
@@ -305,6 +324,8 @@ static void container_init(struct prepared *p) {
     cell_error(&err, errno, "setsid");
     init_fail(sock, &err);
   }
+  const struct cell_ns *netns = cell_spec_ns(s, CLONE_NEWNET);
+  if (netns && !netns->path && loopback_up(&err) < 0) init_fail(sock, &err);
   if (!p->o->no_new_keyring) syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
   if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
     cell_error(&err, errno, "hostname: set \"%s\"", s->hostname);

@@ -131,3 +131,11 @@ drop_ns() { update_config 'del(.linux.namespaces[] | select(.type == $t))' "$BUN
   [ "$(cat "$o.stop")" = stopped ]
   [ ! -e "$ROOT/$ID" ]
 }
+
+@test "network namespace: lo is up" {
+  set_args cat /sys/class/net/lo/flags
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  # IFF_UP is bit 0
+  [ $((output & 1)) -eq 1 ]
+}

@@ -653,6 +653,14 @@ int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err) {
     }
     if (r < 0) return cell_error(err, e, "linux.readonlyPaths: make %s read-only", *p);
   }
+  if (s->root_readonly) {
+    /* A missing process.cwd is made now, while the root is still writable (as runc does). */
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int cwd = root < 0 ? -1 : cell_open_in_root(root, s->cwd, true, false, err);
+    if (root >= 0) close(root);
+    if (cwd < 0) return root < 0 ? cell_error(err, errno, "open /") : cell_error_wrap(err, "process.cwd");
+    close(cwd);
+  }
   if (s->root_readonly && remount_flags("/", MS_RDONLY, NULL) < 0)
     return cell_error(err, errno, "root.readonly: remount / read-only");
   return 0;

@@ -24,6 +24,7 @@ setup() {
 teardown() {
   local k before changed=
   for k in $SYSCTLS; do
+    [ -f "$BATS_TEST_TMPDIR/sysctl.${k//\//.}" ] || continue # setup failed before the snapshot
     before=$(cat "$BATS_TEST_TMPDIR/sysctl.${k//\//.}")
     if [ "$(cat "/proc/sys/$k")" != "$before" ]; then
       changed+="$k "
@@ -138,4 +139,13 @@ drop_ns() { update_config 'del(.linux.namespaces[] | select(.type == $t))' "$BUN
   [ "$status" -eq 0 ]
   # IFF_UP is bit 0
   [ $((output & 1)) -eq 1 ]
+}
+
+@test "process.cwd that does not exist is created before root.readonly makes / read-only" {
+  [ "$(jq .root.readonly "$BUNDLE/config.json")" = true ]
+  update_config '.process.cwd = "/new/work/dir"'
+  set_args pwd
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "$output" = /new/work/dir ]
 }

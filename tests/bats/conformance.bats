@@ -149,3 +149,15 @@ drop_ns() { update_config 'del(.linux.namespaces[] | select(.type == $t))' "$BUN
   [ "$status" -eq 0 ]
   [ "$output" = /new/work/dir ]
 }
+
+@test "config.json edited between create and start does not change the container" {
+  o=$BATS_TEST_TMPDIR/hookran
+  set_args sh -c 'echo original'
+  create_ct "$ID"
+  set_args sh -c 'echo edited'
+  update_config '.hooks.poststart = [{"path": "/bin/sh", "args": ["sh", "-c", "touch \($o)"]}]' "$BUNDLE" --arg o "$o"
+  runtime start "$ID"
+  wait_state "$ID" stopped
+  [ "$(ct_out "$ID")" = original ]
+  [ ! -e "$o" ]
+}

@@ -547,7 +547,12 @@ static bool is_cgroup_mount(const struct cell_mount *m) {
 
 int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before_cgroup_fn before_cgroup, void *arg,
                           struct cell_err *err) {
+  /* pivot_root refuses a shared root or new root, and an unbindable tree cannot
+   * be bound onto itself: those two are set on the container's / after the
+   * pivot (cell_rootfs_pivot), as crun does; until then / is a slave/private. */
   unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : (MS_SLAVE | MS_REC);
+  if (prop & MS_SHARED) prop = MS_SLAVE;
+  if (prop & MS_UNBINDABLE) prop = MS_PRIVATE;
   if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
     return cell_error(err, errno, "linux.rootfsPropagation: set propagation of /");
   if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -594,9 +599,6 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
     close(oldroot);
   }
   if (chdir("/") < 0) return cell_error(err, errno, "chdir /");
-  /* The root's propagation as requested (default: no propagation back to the host). */
-  if ((s->rootfs_propagation & MS_SHARED) && mount(NULL, "/", NULL, MS_SHARED, NULL) < 0)
-    return cell_error(err, errno, "linux.rootfsPropagation: apply to the container root");
   return 0;
 }
 
@@ -663,5 +665,10 @@ int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err) {
   }
   if (s->root_readonly && remount_flags("/", MS_RDONLY, NULL) < 0)
     return cell_error(err, errno, "root.readonly: remount / read-only");
+  /* shared and unbindable last: pivot_root refuses a shared root, and the
+   * masked and read-only paths above are bind mounts (see cell_rootfs_mount_all). */
+  unsigned long prop = s->rootfs_propagation;
+  if ((prop & (MS_SHARED | MS_UNBINDABLE)) && mount(NULL, "/", NULL, prop, NULL) < 0)
+    return cell_error(err, errno, "linux.rootfsPropagation: apply to the container root");
   return 0;
 }

@@ -161,3 +161,30 @@ drop_ns() { update_config 'del(.linux.namespaces[] | select(.type == $t))' "$BUN
   [ "$(ct_out "$ID")" = original ]
   [ ! -e "$o" ]
 }
+
+# root_prop - the propagation fields of / in the container's mountinfo.
+root_prop() {
+  set_args sh -c 'awk '\''$5 == "/" { for (i = 7; $i != "-"; i++) printf "%s ", $i; print "." }'\'' /proc/self/mountinfo'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+}
+
+@test "linux.rootfsPropagation: every value starts and shows on / in mountinfo" {
+  cell_only # runc shows no shared:N on / for "shared" (it makes the rootfs mount private)
+  # the rootfs on a shared mount of its own, so that a slave has a master
+  mount --bind "$BUNDLE/rootfs" "$BUNDLE/rootfs"
+  track_mount "$BUNDLE/rootfs"
+  mount --make-shared "$BUNDLE/rootfs"
+  for p in private rprivate slave rslave shared rshared unbindable runbindable; do
+    update_config '.linux.rootfsPropagation = $p' "$BUNDLE" --arg p "$p"
+    root_prop
+    echo "$p: $status $output"
+    [ "$status" -eq 0 ]
+    case $p in
+      *private) [[ $output != *shared:* && $output != *master:* && $output != *unbindable* ]] ;;
+      *slave)
+        [[ $output == *master:* && $output != *shared:* ]] ;;
+      *shared) [[ $output == *shared:* ]] ;;
+      *unbindable) [[ $output == *unbindable* ]] ;;
+    esac
+  done
+}

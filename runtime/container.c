@@ -382,12 +382,10 @@ static void container_init(struct prepared *p) {
   }
   cell_sync_send(sock, "R", -1);
   /* Wait for `start`. */
-  char fifo[64];
-  snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", p->fifo_fd);
-  do fd = open(fifo, O_WRONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
+  do fd = cell_reopen_fd(p->fifo_fd, O_WRONLY | O_CLOEXEC, &err);
+  while (fd < 0 && err.errnum == EINTR);
   if (fd < 0) {
-    dprintf(2, "cell: open exec fifo: %s\n", strerror(errno));
+    dprintf(2, "cell: open exec fifo: %s\n", err.msg);
     _exit(1);
   }
   if (write(fd, "0", 1) != 1) _exit(1);

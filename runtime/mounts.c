@@ -602,15 +602,67 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
   return 0;
 }
 
+/* A procfs of the init's own, not attached anywhere, for a container whose
+ * config mounts no /proc (the setup after pivot_root needs /proc/self/fd). */
+static int detached_proc = -1;
+
+static int open_detached_proc(struct cell_err *err) {
+  if (detached_proc >= 0) return 0;
+  int fs = (int)syscall(SYS_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */);
+  if (fs < 0) return cell_error(err, errno, "no /proc in the container: fsopen proc");
+  int m = -1;
+  if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
+    m = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, 0x8 | 0x2 | 0x4 /* noexec, nosuid, nodev */);
+  int e = errno;
+  close(fs);
+  if (m < 0) return cell_error(err, e, "no /proc in the container: mount a private proc");
+  detached_proc = m;
+  return 0;
+}
+
+/* Open /proc/self/fd/FD again (e.g. O_WRONLY of an O_PATH fd), also without a /proc mount. */
+int cell_reopen_fd(int fd, int flags, struct cell_err *err) {
+  char p[64];
+  snprintf(p, sizeof p, "self/fd/%d", fd);
+  int r = detached_proc >= 0 ? openat(detached_proc, p, flags) : -1;
+  if (detached_proc < 0) {
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    r = open(p, flags);
+  }
+  if (r < 0) return cell_error(err, errno, "open /proc/self/fd/%d", fd);
+  return r;
+}
+
 static int open_no_magic(const char *path) {
   return sys_openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_NO_MAGICLINKS);
 }
 
+/* Finalize's paths below /proc: the container's, or (no /proc mounted) the
+ * detached one as the working directory, named relative to it. */
+static const char *proc_pfx = "/proc";
+#undef FDPATH
+#define FDPATH(buf, fd) snprintf((buf), sizeof(buf), "%s/self/fd/%d", proc_pfx, (fd))
+
+static int finalize(const struct cell_spec *s, struct cell_err *err);
+
 int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err) {
+  if (access("/proc/self/fd", F_OK) < 0) {
+    if (open_detached_proc(err) < 0) return -1;
+    if (fchdir(detached_proc) < 0) return cell_error(err, errno, "chdir to a private proc");
+    proc_pfx = ".";
+  }
+  int rc = finalize(s, err);
+  if (proc_pfx[0] == '.' && chdir("/") < 0 && rc == 0) rc = cell_error(err, errno, "chdir /");
+  proc_pfx = "/proc";
+  return rc;
+}
+
+static int finalize(const struct cell_spec *s, struct cell_err *err) {
   for (size_t i = 0; i < s->nsysctl; i++) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "/proc/sys/%s", s->sysctl[i].key);
-    for (char *p = path + 10; *p; p++)
+    int n = snprintf(path, sizeof path, "%s/sys/", proc_pfx);
+    snprintf(path + n, sizeof path - (size_t)n, "%s", s->sysctl[i].key);
+    for (char *p = path + n; *p; p++)
       if (*p == '.') *p = '/';
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return cell_error(err, errno, "linux.sysctl[\"%s\"]: open %s", s->sysctl[i].key, path);

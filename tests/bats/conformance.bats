@@ -188,3 +188,15 @@ root_prop() {
     esac
   done
 }
+
+@test "a config without a /proc mount runs, and its /proc stays empty" {
+  cell_only # runc fails too: it closes fds through /proc/self/fd
+  update_config 'del(.mounts[] | select(.destination == "/proc"))
+                 | .linux.sysctl = {"kernel.shmmni": "1234"}'
+  set_args sh -c 'echo ran; ls -A /proc | wc -l'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = ran ]
+  [ "${lines[1]}" = 0 ]
+  [ "$(cat /proc/sys/kernel/shmmni)" = "$(host_sysctl kernel.shmmni)" ]
+}

@@ -419,8 +419,19 @@ static int prepare(const struct cell_create_opts *o, struct prepared *p, struct 
   if (cell_procattr_prepare(s->process, s->linux_obj, &p->pa, err) < 0) return -1;
   if (cell_seccomp_build(s->seccomp, &p->seccomp, err) < 0) return -1;
   if (s->hooks && cell_hooks_validate(s->hooks, err) < 0) return -1;
-  if (!cell_spec_has_ns(s, CLONE_NEWNS))
-    return cell_error(err, 0, "linux.namespaces: a mount namespace is required");
+  if (!cell_spec_has_ns(s, CLONE_NEWNS)) {
+    /* Runs in the runtime's mount namespace, chrooted, as runc and crun do;
+     * nothing that would change the host's own mounts. */
+    if (s->masked_paths && s->masked_paths[0])
+      return cell_error(err, 0, "linux.maskedPaths: needs a mount namespace in linux.namespaces");
+    if (s->readonly_paths && s->readonly_paths[0])
+      return cell_error(err, 0, "linux.readonlyPaths: needs a mount namespace in linux.namespaces");
+    if (s->rootfs_propagation)
+      return cell_error(err, 0, "linux.rootfsPropagation: needs a mount namespace in linux.namespaces");
+    /* a read-only bind would stay on the host's rootfs after the container */
+    if (s->root_readonly) cell_warn("root.readonly: ignored without a mount namespace (as runc and crun do)");
+    s->root_readonly = false;
+  }
   if (s->terminal && !o->console_socket && !o->foreground)
     return cell_error(err, 0, "cannot allocate tty if cell will detach without setting console socket");
   if (!s->terminal && o->console_socket)
@@ -556,7 +567,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   char created[64];
   cell_now_rfc3339(created, sizeof created);
   st.created = created;
-  st.no_pivot = o->no_pivot;
+  st.no_pivot = o->no_pivot || !cell_spec_has_ns(s, CLONE_NEWNS); /* exec chroots into /proc/PID/root */
   st.owner = geteuid();
   char *ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
   st.annotations = ann;

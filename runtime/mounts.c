@@ -553,7 +553,8 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before
   unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : (MS_SLAVE | MS_REC);
   if (prop & MS_SHARED) prop = MS_SLAVE;
   if (prop & MS_UNBINDABLE) prop = MS_PRIVATE;
-  if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+  /* Without a mount namespace of its own, "/" is the host's: leave it alone. */
+  if (cell_spec_has_ns(s, CLONE_NEWNS) && mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
     return cell_error(err, errno, "linux.rootfsPropagation: set propagation of /");
   if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return cell_error(err, errno, "root.path: bind %s onto itself", s->rootfs);
@@ -580,7 +581,10 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before
 
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err *err) {
   if (chdir(s->rootfs) < 0) return cell_error(err, errno, "root.path: chdir %s", s->rootfs);
-  if (no_pivot) {
+  if (!cell_spec_has_ns(s, CLONE_NEWNS)) {
+    /* the runtime's mount namespace: neither pivot_root nor move the rootfs */
+    if (chroot(".") < 0) return cell_error(err, errno, "chroot %s", s->rootfs);
+  } else if (no_pivot) {
     if (mount(s->rootfs, "/", NULL, MS_MOVE, NULL) < 0) return cell_error(err, errno, "move rootfs to /");
     if (chroot(".") < 0) return cell_error(err, errno, "chroot %s", s->rootfs);
   } else {

@@ -200,3 +200,31 @@ root_prop() {
   [ "${lines[1]}" = 0 ]
   [ "$(cat /proc/sys/kernel/shmmni)" = "$(host_sysctl kernel.shmmni)" ]
 }
+
+# in_private_mntns ARGS... - the runtime in a mount namespace of its own, which
+# the test drops with everything mounted in it; prints that namespace first.
+in_private_mntns() {
+  run unshare -m -- sh -c 'readlink /proc/self/ns/mnt; exec timeout -k 5 "$0" "$@" </dev/null' \
+    "$CELL_TIMEOUT" "$CELL" --root "$ROOT" "$@"
+}
+
+@test "a config without a mount namespace runs chrooted in the runtime's mount namespace" {
+  update_config 'del(.linux.namespaces[] | select(.type == "mount")) | del(.linux.maskedPaths, .linux.readonlyPaths)'
+  echo inside >"$BUNDLE/rootfs/marker"
+  set_args sh -c 'cat /marker; readlink /proc/self/ns/mnt; touch /x && echo rw'
+  in_private_mntns run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[-3]}" = inside ] # (cell warns first that root.readonly is ignored)
+  [ "${lines[-2]}" = "${lines[0]}" ]
+  # root.readonly is not applied: it would stay on the host's rootfs (runc and crun)
+  [ "${lines[-1]}" = rw ]
+  [ -e "$BUNDLE/rootfs/x" ]
+}
+
+@test "a config without a mount namespace refuses maskedPaths (they would be the host's)" {
+  update_config 'del(.linux.namespaces[] | select(.type == "mount"))'
+  in_private_mntns run --bundle "$BUNDLE" "$ID"
+  [ "$status" -ne 0 ]
+  if is_cell; then [[ $output == *"linux.maskedPaths: needs a mount namespace"* ]]; fi
+  assert_no_leftovers "$ID" "$BUNDLE"
+}

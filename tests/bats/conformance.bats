@@ -228,3 +228,25 @@ in_private_mntns() {
   if is_cell; then [[ $output == *"linux.maskedPaths: needs a mount namespace"* ]]; fi
   assert_no_leftovers "$ID" "$BUNDLE"
 }
+
+@test "process.scheduler SCHED_RR/SCHED_FIFO: applied with realtime runtime; without it on cgroup v1 the error says so" {
+  cell_only # runc 1.1 and crun 1.8 ignore process.scheduler
+  set_args sh -c 'exec cut -d" " -f40,41 /proc/self/stat'
+  # a cgroup right below ours: a v1 child gets realtime runtime only from its parent's
+  update_config '.process.scheduler = {"policy": "SCHED_RR", "priority": 7}
+                 | .linux.resources.cpu = {"realtimeRuntime": 10000, "realtimePeriod": 1000000}
+                 | .linux.cgroupsPath = $cg' "$BUNDLE" --arg cg "$(sed -n 's/^[0-9]*:cpu:\(.*\)$/\1/p;s/^[0-9]*:cpu,cpuacct:\(.*\)$/\1/p' /proc/self/cgroup | sed 's|/$||')/cell-rt-$ID"
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "$output" = "7 2" ]
+  update_config '.process.scheduler = {"policy": "SCHED_FIFO", "priority": 3} | del(.linux.resources.cpu)'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  if [ -f /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
+    # v1 RT group scheduling: the new cgroup has no realtime budget
+    [ "$status" -ne 0 ]
+    [[ $output == *"process.scheduler"*"linux.resources.cpu.realtimeRuntime"* ]]
+  else
+    [ "$status" -eq 0 ]
+    [ "$output" = "3 1" ]
+  fi
+}

@@ -223,9 +223,37 @@ static int userns_fd_for(const struct cell_mount *m, struct cell_err *err) {
   return rc < 0 ? -1 : nsfd;
 }
 
+/* A detached copy of a bind mount's source, made with the runtime's
+ * credentials; idmapped here because only the initial user namespace may
+ * idmap a host filesystem. */
+static int prepare_tree(struct cell_mount *m, size_t i, struct cell_err *err) {
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->rec ? AT_RECURSIVE : 0));
+  if (tree < 0) return cell_error(err, errno, "mounts[%zu].source: open_tree %s", i, m->source);
+  if (m->idmap) {
+    struct cell_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)m->userns_fd};
+    if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->rec ? AT_RECURSIVE : 0), &a) < 0) {
+      int e = errno;
+      close(tree);
+      return cell_error(err, e, "mounts[%zu]: idmap mount of %s", i, m->source);
+    }
+  }
+  m->tree_fd = tree;
+  return 0;
+}
+
 int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
+  bool userns = cell_spec_has_ns(s, CLONE_NEWUSER);
   for (size_t i = 0; i < s->nmounts; i++) {
     struct cell_mount *m = &s->mounts[i];
+    /* the mapped root may lack search permission on the way to a bind source:
+     * keep a copy made with ours (used only then, see do_mount) */
+    struct cell_err ignored;
+    struct statvfs sv;
+    /* Not from a read-only or nodev host mount: the init's own bind of one
+     * keeps those flags locked in its user namespace, a moved copy does not. */
+    if (m->bind && !m->idmap && userns && statvfs(m->source, &sv) == 0 && !(sv.f_flag & (ST_RDONLY | ST_NODEV)))
+      prepare_tree(m, i, &ignored); /* errors: the init reports its own */
     if (!m->idmap) continue;
     if (!m->nuidmap) {
       /* "idmap" without its own mappings: the container's user namespace mappings */
@@ -240,21 +268,16 @@ int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
     }
     m->userns_fd = userns_fd_for(m, err);
     if (m->userns_fd < 0) return cell_error_wrap(err, "mounts[%zu].uidMappings", i);
+    if (prepare_tree(m, i, err) < 0) return -1;
   }
   return 0;
 }
 
-static int mount_idmapped(const struct cell_mount *m, int dstfd, struct cell_err *err) {
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
-                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->rec ? AT_RECURSIVE : 0));
-  if (tree < 0) return cell_error(err, errno, "open_tree %s", m->source);
-  struct cell_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)m->userns_fd};
-  int rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->rec ? AT_RECURSIVE : 0), &a);
-  if (rc < 0) rc = cell_error(err, errno, "idmap mount of %s", m->source);
-  if (rc == 0 && syscall(SYS_move_mount, tree, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | 0x40 /* T_EMPTY_PATH */) < 0)
-    rc = cell_error(err, errno, "move idmapped mount of %s", m->source);
-  close(tree);
-  return rc;
+/* Attach the runtime's copy of a bind source (cell_idmap_prepare). */
+static int mount_tree(const struct cell_mount *m, int dstfd, struct cell_err *err) {
+  if (syscall(SYS_move_mount, m->tree_fd, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | 0x40 /* T_EMPTY_PATH */) < 0)
+    return cell_error(err, errno, "move the mount of %s", m->source);
+  return 0;
 }
 
 /* Parse /proc/self/cgroup into "controllers:path" lines for the cgroup mount. */
@@ -346,9 +369,18 @@ static int mount_cgroup_v1(const struct cell_mount *m, int rootfd, int dstfd, un
 static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct cell_err *err) {
   const struct cell_mount *m = &s->mounts[idx];
   bool as_file = false;
+  /* The runtime's copy: always for idmapped mounts, and for a source the
+   * mapped root cannot reach. Otherwise the init's own bind keeps the
+   * source's locked flags. */
+  bool use_tree = m->bind && m->tree_fd >= 0 && m->idmap;
   if (m->bind) {
     struct stat sb;
-    if (stat(m->source, &sb) < 0) return cell_error(err, errno, "mounts[%zu].source: stat %s", idx, m->source);
+    int r = use_tree ? fstat(m->tree_fd, &sb) : stat(m->source, &sb);
+    if (r < 0 && (errno == EACCES || errno == EPERM) && m->tree_fd >= 0) {
+      use_tree = true;
+      r = fstat(m->tree_fd, &sb);
+    }
+    if (r < 0) return cell_error(err, errno, "mounts[%zu].source: stat %s", idx, m->source);
     as_file = !S_ISDIR(sb.st_mode);
   }
   const char *type = m->type ? m->type : "none";
@@ -369,8 +401,9 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
   unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   bool need_remount = false;
   if (m->bind) {
-    if (m->idmap) {
-      rc = mount_idmapped(m, dst, err);
+    if (use_tree) {
+      rc = mount_tree(m, dst, err);
+      if (rc < 0) cell_error_wrap(err, "mounts[%zu]", idx);
     } else if (mount(m->source, target, NULL, MS_BIND | (m->rec ? MS_REC : 0), NULL) < 0) {
       rc = cell_error(err, errno, "mounts[%zu]: bind %s on %s", idx, m->source, m->destination);
     }
@@ -481,7 +514,10 @@ static int make_device(int rootfd, const char *path, char type, unsigned major, 
     else {
       char t[64];
       FDPATH(t, f);
-      if (mount(path, t, NULL, MS_BIND, NULL) < 0) rc = cell_error(err, errno, "%s: bind %s", field, path);
+      struct stat hs;
+      /* missing on the host: the empty file stays, as crun does */
+      if (stat(path, &hs) < 0 && errno == ENOENT) cell_debug("%s: %s is not on the host: an empty file", field, path);
+      else if (mount(path, t, NULL, MS_BIND, NULL) < 0) rc = cell_error(err, errno, "%s: bind %s", field, path);
       close(f);
     }
   } else {

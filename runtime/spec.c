@@ -317,7 +317,7 @@ static int parse_mounts(struct cell_spec *s, const cJSON *mounts, struct cell_er
   char f[64], ff[96];
   cJSON_ArrayForEach(it, mounts) {
     struct cell_mount *m = &s->mounts[i];
-    m->userns_fd = -1;
+    m->userns_fd = m->tree_fd = -1;
     s->nmounts = (size_t)i + 1;
     snprintf(f, sizeof f, "mounts[%d]", i);
     if (!cJSON_IsObject(it)) return cell_error(err, 0, "%s: must be an object", f);
@@ -665,6 +665,7 @@ int cell_spec_load(const char *bundle, struct cell_spec *spec, struct cell_err *
 
 static void free_mount(struct cell_mount *m) {
   if (m->userns_fd >= 0) close(m->userns_fd);
+  if (m->tree_fd >= 0) close(m->tree_fd);
   free(m->destination);
   free(m->source);
   free(m->type);

@@ -250,3 +250,53 @@ in_private_mntns() {
     [ "$output" = "3 1" ]
   fi
 }
+
+# with_userns - the container in a user namespace mapping 0-65535 to 200000.
+with_userns() {
+  local d=$BUNDLE
+  # the mapped root must be able to reach the rootfs through the bats dirs
+  while [ "$d" != / ] && [ "$d" != "$BATS_TMPDIR" ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+  update_config '.linux.namespaces += [{"type": "user"}]
+    | .linux.uidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    | .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+}
+
+@test "idmapped bind mount with a mapping other than the container's user namespace" {
+  with_userns
+  d=$BATS_TEST_TMPDIR/idm
+  mkdir -p "$d" "$BUNDLE/rootfs/mnt/idm" && echo hi >"$d/f" && chown 0:0 "$d/f"
+  # on-disk 0 becomes host 200007, which is 7 in the container
+  update_config '.mounts += [{"destination": "/mnt/idm", "type": "bind", "source": $d, "options": ["bind"],
+      "uidMappings": [{"containerID": 0, "hostID": 200007, "size": 1}],
+      "gidMappings": [{"containerID": 0, "hostID": 200009, "size": 1}]}]' "$BUNDLE" --arg d "$d"
+  set_args stat -c '%u:%g' /mnt/idm/f
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "$output" = 7:9 ]
+  [ "$(stat -c %u:%g "$d/f")" = 0:0 ]
+}
+
+@test "user namespace: a bind source below a directory only the host's root may search" {
+  with_userns
+  p=$BATS_TEST_TMPDIR/private
+  mkdir -p "$p/data" "$BUNDLE/rootfs/mnt/data" && echo secret-ok >"$p/data/f" && chmod 0700 "$p" && chmod 0755 "$p/data" && chmod 0644 "$p/data/f"
+  update_config '.mounts += [{"destination": "/mnt/data", "type": "bind", "source": $d, "options": ["rbind", "ro"]}]' \
+    "$BUNDLE" --arg d "$p/data"
+  set_args sh -c 'cat /mnt/data/f; touch /mnt/data/x 2>/dev/null || echo ro'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = secret-ok ]
+  [ "${lines[1]}" = ro ]
+}
+
+@test "user namespace: a device missing on the host becomes an empty file" {
+  with_userns
+  [ ! -e /dev/cell-conf-nodev ]
+  update_config '.linux.devices = [{"path": "/dev/cell-conf-nodev", "type": "c", "major": 1, "minor": 3}]'
+  set_args sh -c 'test -f /dev/cell-conf-nodev && echo file; wc -c </dev/cell-conf-nodev'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = file ]
+  [ "${lines[1]}" = 0 ]
+  [ ! -e /dev/cell-conf-nodev ]
+}

@@ -396,9 +396,11 @@ static int parse_devices(struct cell_spec *s, const cJSON *devs, struct cell_err
     if (get_uint(it, "fileMode", ff, 07777, &d->has_mode, &v, err)) return -1;
     d->mode = (mode_t)v;
     snprintf(ff, sizeof ff, "%s.uid", f);
+    v = 0; /* an absent uid or gid is 0, not the previous field's value */
     if (get_uint(it, "uid", ff, UINT32_MAX, &d->has_uid, &v, err)) return -1;
     d->uid = (uid_t)v;
     snprintf(ff, sizeof ff, "%s.gid", f);
+    v = 0;
     if (get_uint(it, "gid", ff, UINT32_MAX, &d->has_gid, &v, err)) return -1;
     d->gid = (gid_t)v;
     i++;

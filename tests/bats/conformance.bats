@@ -300,3 +300,16 @@ with_userns() {
   [ "${lines[1]}" = 0 ]
   [ ! -e /dev/cell-conf-nodev ]
 }
+
+@test "linux.devices: fileMode, uid and gid are honoured, an absent uid or gid is 0" {
+  update_config '.linux.devices = [
+      {"path": "/dev/cell-a", "type": "c", "major": 1, "minor": 3, "fileMode": 384, "uid": 1000, "gid": 1001},
+      {"path": "/dev/cell-b", "type": "c", "major": 1, "minor": 3, "fileMode": 416, "uid": 5},
+      {"path": "/dev/cell-c", "type": "c", "major": 1, "minor": 5, "fileMode": 432, "gid": 7}]'
+  set_args stat -c '%a %u %g %t:%T' /dev/cell-a /dev/cell-b /dev/cell-c
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "600 1000 1001 1:3" ]
+  [ "${lines[1]}" = "640 5 0 1:3" ]
+  [ "${lines[2]}" = "660 0 7 1:5" ]
+}

@@ -366,23 +366,26 @@ static int mount_cgroup_v1(const struct cell_mount *m, int rootfd, int dstfd, un
   return rc;
 }
 
+/* A bind source: a file or a directory, and whether to attach the runtime's
+ * copy (always for idmapped mounts, and for a source the mapped root cannot
+ * reach; otherwise the init's own bind keeps the source's locked flags). */
+static int bind_source(const struct cell_mount *m, size_t idx, bool *as_file, bool *use_tree, struct cell_err *err) {
+  struct stat sb;
+  *use_tree = m->tree_fd >= 0 && m->idmap;
+  int r = *use_tree ? fstat(m->tree_fd, &sb) : stat(m->source, &sb);
+  if (r < 0 && (errno == EACCES || errno == EPERM) && m->tree_fd >= 0) {
+    *use_tree = true;
+    r = fstat(m->tree_fd, &sb);
+  }
+  if (r < 0) return cell_error(err, errno, "mounts[%zu].source: stat %s", idx, m->source);
+  *as_file = !S_ISDIR(sb.st_mode);
+  return 0;
+}
+
 static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct cell_err *err) {
   const struct cell_mount *m = &s->mounts[idx];
-  bool as_file = false;
-  /* The runtime's copy: always for idmapped mounts, and for a source the
-   * mapped root cannot reach. Otherwise the init's own bind keeps the
-   * source's locked flags. */
-  bool use_tree = m->bind && m->tree_fd >= 0 && m->idmap;
-  if (m->bind) {
-    struct stat sb;
-    int r = use_tree ? fstat(m->tree_fd, &sb) : stat(m->source, &sb);
-    if (r < 0 && (errno == EACCES || errno == EPERM) && m->tree_fd >= 0) {
-      use_tree = true;
-      r = fstat(m->tree_fd, &sb);
-    }
-    if (r < 0) return cell_error(err, errno, "mounts[%zu].source: stat %s", idx, m->source);
-    as_file = !S_ISDIR(sb.st_mode);
-  }
+  bool as_file = false, use_tree = false;
+  if (m->bind && bind_source(m, idx, &as_file, &use_tree, err) < 0) return -1;
   const char *type = m->type ? m->type : "none";
   bool special = !m->bind && (!strcmp(type, "proc") || !strcmp(type, "sysfs"));
   int dst = cell_open_in_root(rootfd, m->destination, true, as_file, err);

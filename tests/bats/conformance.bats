@@ -221,6 +221,18 @@ in_private_mntns() {
   [ -e "$BUNDLE/rootfs/x" ]
 }
 
+@test "a config without a mount namespace: exec runs chrooted in the container's root" {
+  cell_only # runc exec does not chroot there
+  update_config 'del(.linux.namespaces[] | select(.type == "mount")) | del(.linux.maskedPaths, .linux.readonlyPaths)'
+  echo inside >"$BUNDLE/rootfs/marker"
+  set_args sleep 100
+  run unshare -m -- sh -c '"$0" --root "$1" run -d --bundle "$2" "$3" </dev/null >/dev/null 2>&1 || exit 1
+    "$0" --root "$1" exec "$3" cat /marker; rc=$?
+    "$0" --root "$1" delete --force "$3"; exit $rc' "$CELL" "$ROOT" "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = inside ]
+}
+
 @test "a config without a mount namespace refuses maskedPaths (they would be the host's)" {
   update_config 'del(.linux.namespaces[] | select(.type == "mount"))'
   in_private_mntns run --bundle "$BUNDLE" "$ID"

@@ -250,9 +250,11 @@ int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
      * keep a copy made with ours (used only then, see do_mount) */
     struct cell_err ignored;
     struct statvfs sv;
-    /* Not from a read-only or nodev host mount: the init's own bind of one
-     * keeps those flags locked in its user namespace, a moved copy does not. */
-    if (m->bind && !m->idmap && userns && statvfs(m->source, &sv) == 0 && !(sv.f_flag & (ST_RDONLY | ST_NODEV)))
+    /* Not from a host mount with restrictions (ro, nodev, noexec, nosuid):
+     * the init's own bind keeps them locked in its user namespace, a copy
+     * moved in from the runtime's would not. */
+    if (m->bind && !m->idmap && userns && statvfs(m->source, &sv) == 0 &&
+        !(sv.f_flag & (ST_RDONLY | ST_NODEV | ST_NOEXEC | ST_NOSUID)))
       prepare_tree(m, i, &ignored); /* errors: the init reports its own */
     if (!m->idmap) continue;
     if (!m->nuidmap) {

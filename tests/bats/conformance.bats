@@ -325,3 +325,19 @@ with_userns() {
   [ "${lines[1]}" = "640 5 0 1:3" ]
   [ "${lines[2]}" = "660 0 7 1:5" ]
 }
+
+@test "user namespace: no runtime copy of an unreachable source on a read-only host mount (its flags would be unlocked)" {
+  cell_only
+  with_userns
+  p=$BATS_TEST_TMPDIR/private
+  mkdir -p "$p/data" "$BUNDLE/rootfs/mnt/data" && chmod 0700 "$p"
+  mount --bind "$p/data" "$p/data"
+  track_mount "$p/data"
+  mount -o remount,bind,ro "$p/data"
+  update_config '.mounts += [{"destination": "/mnt/data", "type": "bind", "source": $d, "options": ["rbind"]}]' \
+    "$BUNDLE" --arg d "$p/data"
+  set_args true
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -ne 0 ]
+  [[ $output == *"mounts[7].source"*"Permission denied"* ]]
+}

@@ -339,5 +339,5 @@ with_userns() {
   set_args true
   run runtime run --bundle "$BUNDLE" "$ID" </dev/null
   [ "$status" -ne 0 ]
-  [[ $output == *"mounts[7].source"*"Permission denied"* ]]
+  [[ $output == *"].source: stat $p/data: Permission denied"* ]]
 }

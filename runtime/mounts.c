@@ -586,6 +586,26 @@ static bool is_cgroup_mount(const struct cell_mount *m) {
   return !m->bind && m->type && (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"));
 }
 
+/* A procfs of the init's own, not attached anywhere, for a container whose
+ * config mounts no /proc (the setup after pivot_root needs /proc/self/fd).
+ * Made before pivot_root: in a user namespace the kernel allows a new proc
+ * only while one is fully visible. */
+static int detached_proc = -1;
+
+static int open_detached_proc(struct cell_err *err) {
+  if (detached_proc >= 0) return 0;
+  int fs = (int)syscall(SYS_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */);
+  if (fs < 0) return cell_error(err, errno, "no /proc in the container: fsopen proc");
+  int m = -1;
+  if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
+    m = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, 0x8 | 0x2 | 0x4 /* noexec, nosuid, nodev */);
+  int e = errno;
+  close(fs);
+  if (m < 0) return cell_error(err, e, "no /proc in the container: mount a private proc");
+  detached_proc = m;
+  return 0;
+}
+
 int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before_cgroup_fn before_cgroup, void *arg,
                           struct cell_err *err) {
   /* pivot_root refuses a shared root or new root, and an unbindable tree cannot
@@ -616,6 +636,10 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before
   if (rc == 0 && !placed) rc = before_cgroup(arg, err);
   if (rc == 0) rc = setup_dev(s, rootfd, in_userns, err);
   if (rc == 0) rc = cell_fsview_bind(s, rootfd, err);
+  bool has_proc = false;
+  for (size_t i = 0; i < s->nmounts; i++)
+    has_proc = has_proc || (s->mounts[i].type && !strcmp(s->mounts[i].type, "proc"));
+  if (rc == 0 && !has_proc) rc = open_detached_proc(err);
   close(rootfd);
   return rc;
 }
@@ -644,24 +668,6 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
     close(oldroot);
   }
   if (chdir("/") < 0) return cell_error(err, errno, "chdir /");
-  return 0;
-}
-
-/* A procfs of the init's own, not attached anywhere, for a container whose
- * config mounts no /proc (the setup after pivot_root needs /proc/self/fd). */
-static int detached_proc = -1;
-
-static int open_detached_proc(struct cell_err *err) {
-  if (detached_proc >= 0) return 0;
-  int fs = (int)syscall(SYS_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */);
-  if (fs < 0) return cell_error(err, errno, "no /proc in the container: fsopen proc");
-  int m = -1;
-  if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
-    m = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, 0x8 | 0x2 | 0x4 /* noexec, nosuid, nodev */);
-  int e = errno;
-  close(fs);
-  if (m < 0) return cell_error(err, e, "no /proc in the container: mount a private proc");
-  detached_proc = m;
   return 0;
 }
 

@@ -199,6 +199,11 @@ root_prop() {
   [ "${lines[0]}" = ran ]
   [ "${lines[1]}" = 0 ]
   [ "$(cat /proc/sys/kernel/shmmni)" = "$(host_sysctl kernel.shmmni)" ]
+  # in a user namespace too (a new proc needs one visible: made before pivot_root)
+  with_userns
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = ran ]
 }
 
 # in_private_mntns ARGS... - the runtime in a mount namespace of its own, which

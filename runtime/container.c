@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -266,6 +268,23 @@ fail:
   _exit(127);
 }
 
+/* A new network namespace starts with lo down: bring it up, as crun does. */
+static int loopback_up(struct cell_err *err) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return cell_error(err, errno, "linux.namespaces: network: socket for lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+  if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  int e = errno;
+  close(fd);
+  return rc < 0 ? cell_error(err, e, "linux.namespaces: network: bring lo up") : 0;
+}
+
 /* In the init: wait until the runtime has placed us in our cgroup, then make
  * the cgroup namespace (its root must be that cgroup). */
 static int wait_cgroup(void *arg, struct cell_err *err) {
@@ -332,6 +351,8 @@ static void container_init(struct prepared *p) {
     cell_error(&err, errno, "setsid");
     init_fail(sock, &err);
   }
+  const struct cell_ns *netns = cell_spec_ns(s, CLONE_NEWNET);
+  if (netns && !netns->path && loopback_up(&err) < 0) init_fail(sock, &err);
   if (!p->o->no_new_keyring) syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL);
   if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0) {
     cell_error(&err, errno, "hostname: set \"%s\"", s->hostname);
@@ -391,12 +412,10 @@ static void container_init(struct prepared *p) {
   }
   cell_sync_send(sock, "R", -1);
   /* Wait for `start`. */
-  char fifo[64];
-  snprintf(fifo, sizeof fifo, "/proc/self/fd/%d", p->fifo_fd);
-  do fd = open(fifo, O_WRONLY | O_CLOEXEC);
-  while (fd < 0 && errno == EINTR);
+  do fd = cell_reopen_fd(p->fifo_fd, O_WRONLY | O_CLOEXEC, &err);
+  while (fd < 0 && err.errnum == EINTR);
   if (fd < 0) {
-    dprintf(2, "cell: open exec fifo: %s\n", strerror(errno));
+    dprintf(2, "cell: open exec fifo: %s\n", err.msg);
     _exit(1);
   }
   if (write(fd, "0", 1) != 1) _exit(1);
@@ -430,8 +449,19 @@ static int prepare(const struct cell_create_opts *o, struct prepared *p, struct 
   if (cell_procattr_prepare(s->process, s->linux_obj, &p->pa, err) < 0) return -1;
   if (cell_seccomp_build(s->seccomp, &p->seccomp, err) < 0) return -1;
   if (s->hooks && cell_hooks_validate(s->hooks, err) < 0) return -1;
-  if (!cell_spec_has_ns(s, CLONE_NEWNS))
-    return cell_error(err, 0, "linux.namespaces: a mount namespace is required");
+  if (!cell_spec_has_ns(s, CLONE_NEWNS)) {
+    /* Runs in the runtime's mount namespace, chrooted, as runc and crun do;
+     * nothing that would change the host's own mounts. */
+    if (s->masked_paths && s->masked_paths[0])
+      return cell_error(err, 0, "linux.maskedPaths: needs a mount namespace in linux.namespaces");
+    if (s->readonly_paths && s->readonly_paths[0])
+      return cell_error(err, 0, "linux.readonlyPaths: needs a mount namespace in linux.namespaces");
+    if (s->rootfs_propagation)
+      return cell_error(err, 0, "linux.rootfsPropagation: needs a mount namespace in linux.namespaces");
+    /* a read-only bind would stay on the host's rootfs after the container */
+    if (s->root_readonly) cell_warn("root.readonly: ignored without a mount namespace (as runc and crun do)");
+    s->root_readonly = false;
+  }
   if (s->terminal && !o->console_socket && !o->foreground)
     return cell_error(err, 0, "cannot allocate tty if cell will detach without setting console socket");
   if (!s->terminal && o->console_socket)
@@ -599,7 +629,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   char created[64];
   cell_now_rfc3339(created, sizeof created);
   st.created = created;
-  st.no_pivot = o->no_pivot;
+  st.no_pivot = o->no_pivot || !cell_spec_has_ns(s, CLONE_NEWNS); /* exec chroots into /proc/PID/root */
   st.owner = geteuid();
   char *ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
   st.annotations = ann;

@@ -1,5 +1,6 @@
 /* hooks.c - run OCI hooks (see hooks.h). */
 #include "hooks.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -351,10 +352,15 @@ int cell_hooks_run(const cJSON *hooks, const char *which, const char *state_json
   if (!hooks || cJSON_IsNull(hooks)) return 0;
   if (!which) which = "?";
   if (!cJSON_IsArray(hooks)) return cell_error(err, 0, "hooks.%s: must be an array", which);
+  /* poststart and poststop: a failure is a warning and the later hooks still run (runtime-spec). */
+  bool warn_only = !strcmp(which, "poststart") || !strcmp(which, "poststop");
   int i = 0;
   const cJSON *h;
   cJSON_ArrayForEach(h, hooks) {
-    if (run_one(h, which, i, state_json, err) < 0) return -1;
+    if (run_one(h, which, i, state_json, err) < 0) {
+      if (!warn_only) return -1;
+      cell_warn("%s", err->msg);
+    }
     i++;
   }
   return 0;

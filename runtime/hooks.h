@@ -25,7 +25,8 @@
 int cell_hooks_validate(const cJSON *hooks, struct cell_err *err);
 
 /* Run the hooks of one array (e.g. hooks.prestart; NULL or empty: nothing)
- * in order, stopping at the first failure.  `which` is the key name for
+ * in order, stopping at the first failure; poststart and poststop hooks
+ * only warn (cell_warn) on failure, run the rest and return 0.  `which` is the key name for
  * messages ("prestart").  Errors:
  *   hooks.prestart[1]: timeout after 2 seconds
  *   hooks.prestart[0] (/usr/bin/hook): exit status 3: stderr: "..."

@@ -239,9 +239,39 @@ static int userns_fd_for(const struct cell_mount *m, struct cell_err *err) {
   return rc < 0 ? -1 : nsfd;
 }
 
+/* A detached copy of a bind mount's source, made with the runtime's
+ * credentials; idmapped here because only the initial user namespace may
+ * idmap a host filesystem. */
+static int prepare_tree(struct cell_mount *m, size_t i, struct cell_err *err) {
+  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->rec ? AT_RECURSIVE : 0));
+  if (tree < 0) return cell_error(err, errno, "mounts[%zu].source: open_tree %s", i, m->source);
+  if (m->idmap) {
+    struct cell_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)m->userns_fd};
+    if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->rec ? AT_RECURSIVE : 0), &a) < 0) {
+      int e = errno;
+      close(tree);
+      return cell_error(err, e, "mounts[%zu]: idmap mount of %s", i, m->source);
+    }
+  }
+  m->tree_fd = tree;
+  return 0;
+}
+
 int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
+  bool userns = cell_spec_has_ns(s, CLONE_NEWUSER);
   for (size_t i = 0; i < s->nmounts; i++) {
     struct cell_mount *m = &s->mounts[i];
+    /* the mapped root may lack search permission on the way to a bind source:
+     * keep a copy made with ours (used only then, see do_mount) */
+    struct cell_err ignored;
+    struct statvfs sv;
+    /* Not from a host mount with restrictions (ro, nodev, noexec, nosuid):
+     * the init's own bind keeps them locked in its user namespace, a copy
+     * moved in from the runtime's would not. */
+    if (m->bind && !m->idmap && userns && statvfs(m->source, &sv) == 0 &&
+        !(sv.f_flag & (ST_RDONLY | ST_NODEV | ST_NOEXEC | ST_NOSUID)))
+      prepare_tree(m, i, &ignored); /* errors: the init reports its own */
     if (!m->idmap) continue;
     if (!m->nuidmap) {
       /* "idmap" without its own mappings: the container's user namespace mappings */
@@ -256,21 +286,16 @@ int cell_idmap_prepare(struct cell_spec *s, struct cell_err *err) {
     }
     m->userns_fd = userns_fd_for(m, err);
     if (m->userns_fd < 0) return cell_error_wrap(err, "mounts[%zu]", i);
+    if (prepare_tree(m, i, err) < 0) return -1;
   }
   return 0;
 }
 
-static int mount_idmapped(const struct cell_mount *m, int dstfd, struct cell_err *err) {
-  int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
-                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->rec ? AT_RECURSIVE : 0));
-  if (tree < 0) return cell_error(err, errno, "open_tree %s", m->source);
-  struct cell_mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)m->userns_fd};
-  int rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->rec ? AT_RECURSIVE : 0), &a);
-  if (rc < 0) rc = cell_error(err, errno, "idmap mount of %s", m->source);
-  if (rc == 0 && syscall(SYS_move_mount, tree, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | 0x40 /* T_EMPTY_PATH */) < 0)
-    rc = cell_error(err, errno, "move idmapped mount of %s", m->source);
-  close(tree);
-  return rc;
+/* Attach the runtime's copy of a bind source (cell_idmap_prepare). */
+static int mount_tree(const struct cell_mount *m, int dstfd, struct cell_err *err) {
+  if (syscall(SYS_move_mount, m->tree_fd, "", dstfd, "", MOVE_MOUNT_F_EMPTY_PATH | 0x40 /* T_EMPTY_PATH */) < 0)
+    return cell_error(err, errno, "move the mount of %s", m->source);
+  return 0;
 }
 
 /* Parse /proc/self/cgroup into "controllers:path" lines for the cgroup mount. */
@@ -359,14 +384,26 @@ static int mount_cgroup_v1(const struct cell_mount *m, int rootfd, int dstfd, un
   return rc;
 }
 
+/* A bind source: a file or a directory, and whether to attach the runtime's
+ * copy (always for idmapped mounts, and for a source the mapped root cannot
+ * reach; otherwise the init's own bind keeps the source's locked flags). */
+static int bind_source(const struct cell_mount *m, size_t idx, bool *as_file, bool *use_tree, struct cell_err *err) {
+  struct stat sb;
+  *use_tree = m->tree_fd >= 0 && m->idmap;
+  int r = *use_tree ? fstat(m->tree_fd, &sb) : stat(m->source, &sb);
+  if (r < 0 && (errno == EACCES || errno == EPERM) && m->tree_fd >= 0) {
+    *use_tree = true;
+    r = fstat(m->tree_fd, &sb);
+  }
+  if (r < 0) return cell_error(err, errno, "mounts[%zu].source: stat %s", idx, m->source);
+  *as_file = !S_ISDIR(sb.st_mode);
+  return 0;
+}
+
 static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct cell_err *err) {
   const struct cell_mount *m = &s->mounts[idx];
-  bool as_file = false;
-  if (m->bind) {
-    struct stat sb;
-    if (stat(m->source, &sb) < 0) return cell_error(err, errno, "mounts[%zu].source: stat %s", idx, m->source);
-    as_file = !S_ISDIR(sb.st_mode);
-  }
+  bool as_file = false, use_tree = false;
+  if (m->bind && bind_source(m, idx, &as_file, &use_tree, err) < 0) return -1;
   const char *type = m->type ? m->type : "none";
   bool special = !m->bind && (!strcmp(type, "proc") || !strcmp(type, "sysfs"));
   int dst = cell_open_in_root(rootfd, m->destination, true, as_file, err);
@@ -385,8 +422,9 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
   unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   bool need_remount = false;
   if (m->bind) {
-    if (m->idmap) {
-      rc = mount_idmapped(m, dst, err);
+    if (use_tree) {
+      rc = mount_tree(m, dst, err);
+      if (rc < 0) cell_error_wrap(err, "mounts[%zu]", idx);
     } else if (mount(m->source, target, NULL, MS_BIND | (m->rec ? MS_REC : 0), NULL) < 0) {
       rc = cell_error(err, errno, "mounts[%zu]: bind %s on %s", idx, m->source, m->destination);
     }
@@ -497,7 +535,10 @@ static int make_device(int rootfd, const char *path, char type, unsigned major, 
     else {
       char t[64];
       FDPATH(t, f);
-      if (mount(path, t, NULL, MS_BIND, NULL) < 0) rc = cell_error(err, errno, "%s: bind %s", field, path);
+      struct stat hs;
+      /* missing on the host: the empty file stays, as crun does */
+      if (stat(path, &hs) < 0 && errno == ENOENT) cell_debug("%s: %s is not on the host: an empty file", field, path);
+      else if (mount(path, t, NULL, MS_BIND, NULL) < 0) rc = cell_error(err, errno, "%s: bind %s", field, path);
       close(f);
     }
   } else {
@@ -561,10 +602,36 @@ static bool is_cgroup_mount(const struct cell_mount *m) {
   return !m->bind && m->type && (!strcmp(m->type, "cgroup") || !strcmp(m->type, "cgroup2"));
 }
 
+/* A procfs of the init's own, not attached anywhere, for a container whose
+ * config mounts no /proc (the setup after pivot_root needs /proc/self/fd).
+ * Made before pivot_root: in a user namespace the kernel allows a new proc
+ * only while one is fully visible. */
+static int detached_proc = -1;
+
+static int open_detached_proc(struct cell_err *err) {
+  if (detached_proc >= 0) return 0;
+  int fs = (int)syscall(SYS_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */);
+  if (fs < 0) return cell_error(err, errno, "no /proc in the container: fsopen proc");
+  int m = -1;
+  if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
+    m = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, 0x8 | 0x2 | 0x4 /* noexec, nosuid, nodev */);
+  int e = errno;
+  close(fs);
+  if (m < 0) return cell_error(err, e, "no /proc in the container: mount a private proc");
+  detached_proc = m;
+  return 0;
+}
+
 int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before_cgroup_fn before_cgroup, void *arg,
                           struct cell_err *err) {
+  /* pivot_root refuses a shared root or new root, and an unbindable tree cannot
+   * be bound onto itself: those two are set on the container's / after the
+   * pivot (cell_rootfs_pivot), as crun does; until then / is a slave/private. */
   unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : (MS_SLAVE | MS_REC);
-  if (mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
+  if (prop & MS_SHARED) prop = MS_SLAVE;
+  if (prop & MS_UNBINDABLE) prop = MS_PRIVATE;
+  /* Without a mount namespace of its own, "/" is the host's: leave it alone. */
+  if (cell_spec_has_ns(s, CLONE_NEWNS) && mount(NULL, "/", NULL, prop | MS_REC, NULL) < 0)
     return cell_error(err, errno, "linux.rootfsPropagation: set propagation of /");
   if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return cell_error(err, errno, "root.path: bind %s onto itself", s->rootfs);
@@ -585,13 +652,20 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before
   if (rc == 0 && !placed) rc = before_cgroup(arg, err);
   if (rc == 0) rc = setup_dev(s, rootfd, in_userns, err);
   if (rc == 0) rc = cell_fsview_bind(s, rootfd, err);
+  bool has_proc = false;
+  for (size_t i = 0; i < s->nmounts; i++)
+    has_proc = has_proc || (s->mounts[i].type && !strcmp(s->mounts[i].type, "proc"));
+  if (rc == 0 && !has_proc) rc = open_detached_proc(err);
   close(rootfd);
   return rc;
 }
 
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err *err) {
   if (chdir(s->rootfs) < 0) return cell_error(err, errno, "root.path: chdir %s", s->rootfs);
-  if (no_pivot) {
+  if (!cell_spec_has_ns(s, CLONE_NEWNS)) {
+    /* the runtime's mount namespace: neither pivot_root nor move the rootfs */
+    if (chroot(".") < 0) return cell_error(err, errno, "chroot %s", s->rootfs);
+  } else if (no_pivot) {
     if (mount(s->rootfs, "/", NULL, MS_MOVE, NULL) < 0) return cell_error(err, errno, "move rootfs to /");
     if (chroot(".") < 0) return cell_error(err, errno, "chroot %s", s->rootfs);
   } else {
@@ -610,29 +684,60 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
     close(oldroot);
   }
   if (chdir("/") < 0) return cell_error(err, errno, "chdir /");
-  /* The root's propagation as requested (default: no propagation back to the host). */
-  if ((s->rootfs_propagation & MS_SHARED) && mount(NULL, "/", NULL, MS_SHARED, NULL) < 0)
-    return cell_error(err, errno, "linux.rootfsPropagation: apply to the container root");
   return 0;
+}
+
+/* Open /proc/self/fd/FD again (e.g. O_WRONLY of an O_PATH fd), also without a /proc mount. */
+int cell_reopen_fd(int fd, int flags, struct cell_err *err) {
+  char p[64];
+  snprintf(p, sizeof p, "self/fd/%d", fd);
+  int r = detached_proc >= 0 ? openat(detached_proc, p, flags) : -1;
+  if (detached_proc < 0) {
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    r = open(p, flags);
+  }
+  if (r < 0) return cell_error(err, errno, "open /proc/self/fd/%d", fd);
+  return r;
 }
 
 static int open_no_magic(const char *path) {
   return sys_openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_NO_MAGICLINKS);
 }
 
+/* Finalize's paths below /proc: the container's, or (no /proc mounted) the
+ * detached one as the working directory, named relative to it. */
+static const char *proc_pfx = "/proc";
+#undef FDPATH
+#define FDPATH(buf, fd) snprintf((buf), sizeof(buf), "%s/self/fd/%d", proc_pfx, (fd))
+
+static int finalize(const struct cell_spec *s, struct cell_err *err);
+
 int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err) {
+  if (access("/proc/self/fd", F_OK) < 0) {
+    if (open_detached_proc(err) < 0) return -1;
+    if (fchdir(detached_proc) < 0) return cell_error(err, errno, "chdir to a private proc");
+    proc_pfx = ".";
+  }
+  int rc = finalize(s, err);
+  if (proc_pfx[0] == '.' && chdir("/") < 0 && rc == 0) rc = cell_error(err, errno, "chdir /");
+  proc_pfx = "/proc";
+  return rc;
+}
+
+static int finalize(const struct cell_spec *s, struct cell_err *err) {
   for (size_t i = 0; i < s->nsysctl; i++) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "/proc/sys/%s", s->sysctl[i].key);
-    for (char *p = path + 10; *p; p++)
+    int n = snprintf(path, sizeof path, "%s/sys/", proc_pfx);
+    snprintf(path + n, sizeof path - (size_t)n, "%s", s->sysctl[i].key);
+    for (char *p = path + n; *p; p++)
       if (*p == '.') *p = '/';
     int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return cell_error(err, errno, "linux.sysctl.%s: open %s", s->sysctl[i].key, path);
+    if (fd < 0) return cell_error(err, errno, "linux.sysctl[\"%s\"]: open %s", s->sysctl[i].key, path);
     size_t len = strlen(s->sysctl[i].value);
     ssize_t w = write(fd, s->sysctl[i].value, len);
     int e = errno;
     close(fd);
-    if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "linux.sysctl.%s: write \"%s\"", s->sysctl[i].key, s->sysctl[i].value);
+    if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "linux.sysctl[\"%s\"]: write \"%s\"", s->sysctl[i].key, s->sysctl[i].value);
   }
   for (char **p = s->masked_paths; p && *p; p++) {
     int fd = open_no_magic(*p);
@@ -669,7 +774,20 @@ int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err) {
     }
     if (r < 0) return cell_error(err, e, "linux.readonlyPaths: make %s read-only", *p);
   }
+  if (s->root_readonly) {
+    /* A missing process.cwd is made now, while the root is still writable (as runc does). */
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int cwd = root < 0 ? -1 : cell_open_in_root(root, s->cwd, true, false, err);
+    if (root >= 0) close(root);
+    if (cwd < 0) return root < 0 ? cell_error(err, errno, "open /") : cell_error_wrap(err, "process.cwd");
+    close(cwd);
+  }
   if (s->root_readonly && remount_flags("/", MS_RDONLY, NULL) < 0)
     return cell_error(err, errno, "root.readonly: remount / read-only");
+  /* shared and unbindable last: pivot_root refuses a shared root, and the
+   * masked and read-only paths above are bind mounts (see cell_rootfs_mount_all). */
+  unsigned long prop = s->rootfs_propagation;
+  if ((prop & (MS_SHARED | MS_UNBINDABLE)) && mount(NULL, "/", NULL, prop, NULL) < 0)
+    return cell_error(err, errno, "linux.rootfsPropagation: apply to the container root");
   return 0;
 }

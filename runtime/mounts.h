@@ -36,7 +36,11 @@ int cell_rootfs_mount_all(const struct cell_spec *s, bool in_userns, cell_before
 int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err);
 /* pivot_root (or chroot with no_pivot) into the rootfs. */
 int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err *err);
-/* After pivot: sysctl, masked and read-only paths, read-only root. */
+/* After pivot: sysctl, masked and read-only paths, read-only root.  Without a
+ * /proc mount in the container it uses a private, unattached procfs. */
 int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err);
+/* Open /proc/self/fd/FD with flags (e.g. O_WRONLY of an O_PATH fifo), also
+ * when the container mounts no /proc (after cell_rootfs_finalize). */
+int cell_reopen_fd(int fd, int flags, struct cell_err *err);
 
 #endif

@@ -568,6 +568,12 @@ static int apply_sched(const struct cell_procattr *pa, struct cell_err *err) {
   if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) {
     int e = errno;
     const char *pol = name_of(sched_policies, (long)a.sched_policy);
+    bool rt = a.sched_policy == CELL_SCHED_FIFO || a.sched_policy == CELL_SCHED_RR;
+    /* cgroup v1 with RT group scheduling: a new cpu cgroup has cpu.rt_runtime_us 0 */
+    if (e == EPERM && rt)
+      return cell_error(err, e, "process.scheduler: sched_setattr(policy %s, priority %u): needs CAP_SYS_NICE "
+                        "and, on a cgroup v1 cpu hierarchy, realtime runtime for the container's cgroup "
+                        "(linux.resources.cpu.realtimeRuntime)", pol, a.sched_priority);
     if (e == EPERM)
       return cell_error(err, e, "process.scheduler: sched_setattr(policy %s, nice %d, priority %u) "
                         "needs CAP_SYS_NICE or a matching RLIMIT_RTPRIO/RLIMIT_NICE",

@@ -319,7 +319,7 @@ static int parse_mounts(struct cell_spec *s, const cJSON *mounts, struct cell_er
   char f[64], ff[96];
   cJSON_ArrayForEach(it, mounts) {
     struct cell_mount *m = &s->mounts[i];
-    m->userns_fd = -1;
+    m->userns_fd = m->tree_fd = -1;
     s->nmounts = (size_t)i + 1;
     snprintf(f, sizeof f, "mounts[%d]", i);
     if (!cJSON_IsObject(it)) return cell_error(err, 0, "%s: must be an object", f);
@@ -398,14 +398,51 @@ static int parse_devices(struct cell_spec *s, const cJSON *devs, struct cell_err
     if (get_uint(it, "fileMode", ff, 07777, &d->has_mode, &v, err)) return -1;
     d->mode = (mode_t)v;
     snprintf(ff, sizeof ff, "%s.uid", f);
+    v = 0; /* an absent uid or gid is 0, not the previous field's value */
     if (get_uint(it, "uid", ff, UINT32_MAX, &d->has_uid, &v, err)) return -1;
     d->uid = (uid_t)v;
     snprintf(ff, sizeof ff, "%s.gid", f);
+    v = 0;
     if (get_uint(it, "gid", ff, UINT32_MAX, &d->has_gid, &v, err)) return -1;
     d->gid = (gid_t)v;
     i++;
   }
   return 0;
+}
+
+/* Does the container get a namespace of this type other than the runtime's own?
+ * A path that names the runtime's namespace counts as the host's. */
+static bool own_ns(const struct cell_spec *s, int type, const char *self) {
+  const struct cell_ns *n = cell_spec_ns(s, type);
+  if (!n) return false;
+  if (!n->path) return true;
+  struct stat a, b;
+  if (stat(n->path, &a) < 0 || stat(self, &b) < 0) return false; /* fail closed */
+  return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
+/* Only sysctls of a namespace the container owns, as runc validates them:
+ * anything else would be written to the host's kernel. */
+static int check_sysctl(const struct cell_spec *s, const char *key, struct cell_err *err) {
+  static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  bool ipc = !strncmp(key, "fs.mqueue.", 10);
+  for (size_t k = 0; k < sizeof ipc_keys / sizeof *ipc_keys; k++) ipc = ipc || !strcmp(key, ipc_keys[k]);
+  if (ipc) {
+    if (own_ns(s, CLONE_NEWIPC, "/proc/self/ns/ipc")) return 0;
+    return cell_error(err, 0, "linux.sysctl[\"%s\"]: not allowed in the host's ipc namespace (add an ipc namespace)", key);
+  }
+  if (!strncmp(key, "net.", 4)) {
+    if (own_ns(s, CLONE_NEWNET, "/proc/self/ns/net")) return 0;
+    return cell_error(err, 0, "linux.sysctl[\"%s\"]: not allowed in the host's network namespace (add a network namespace)", key);
+  }
+  if (!strcmp(key, "kernel.domainname") || !strcmp(key, "kernel.hostname")) {
+    if (!own_ns(s, CLONE_NEWUTS, "/proc/self/ns/uts"))
+      return cell_error(err, 0, "linux.sysctl[\"%s\"]: not allowed in the host's uts namespace (add a uts namespace)", key);
+    if (!strcmp(key, "kernel.domainname")) return 0;
+    return cell_error(err, 0, "linux.sysctl[\"%s\"]: not allowed, it conflicts with the \"hostname\" field", key);
+  }
+  return cell_error(err, 0, "linux.sysctl[\"%s\"]: not in a namespace the container can own (refused)", key);
 }
 
 static int parse_linux(struct cell_spec *s, const cJSON *lx, struct cell_err *err) {
@@ -502,9 +539,10 @@ static int parse_linux(struct cell_spec *s, const cJSON *lx, struct cell_err *er
     int n = cJSON_GetArraySize(v);
     s->sysctl = calloc((size_t)n + 1, sizeof *s->sysctl);
     cJSON_ArrayForEach(it, v) {
-      if (!cJSON_IsString(it)) return cell_error(err, 0, "linux.sysctl.%s: value must be a string", it->string);
-      if (strstr(it->string, "..") || it->string[0] == '/' || it->string[0] == '.')
+      if (!cJSON_IsString(it)) return cell_error(err, 0, "linux.sysctl[\"%s\"]: value must be a string", it->string);
+      if (strstr(it->string, "..") || strchr(it->string, '/') || it->string[0] == '.')
         return cell_error(err, 0, "linux.sysctl: invalid key \"%s\"", it->string);
+      if (check_sysctl(s, it->string, err) < 0) return -1;
       s->sysctl[s->nsysctl].key = strdup(it->string);
       s->sysctl[s->nsysctl].value = strdup(it->valuestring);
       s->nsysctl++;
@@ -715,6 +753,7 @@ int cell_spec_load(const char *bundle, struct cell_spec *spec, struct cell_err *
 
 static void free_mount(struct cell_mount *m) {
   if (m->userns_fd >= 0) close(m->userns_fd);
+  if (m->tree_fd >= 0) close(m->tree_fd);
   free(m->destination);
   free(m->source);
   free(m->type);

@@ -27,6 +27,8 @@ struct cell_mount {
   struct cell_idmap *uidmap, *gidmap;
   size_t nuidmap, ngidmap;
   int userns_fd; /* idmapped mounts: made by the runtime before clone (cell_idmap_prepare) */
+  int tree_fd;   /* bind mounts of a user-namespaced container: a detached copy of the source made
+                    by the runtime (open_tree), idmapped if asked; -1 if none */
 };
 
 struct cell_ns {

@@ -211,13 +211,21 @@ int main(void) {
   CHECK(bp > 0 && !alive(bp), "the hook's background child was killed too");
 
   /* ---- failures ---- */
-  r = run("poststop",
+  r = run("createRuntime",
           "[{\"path\":\"/bin/true\"},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
           "\"echo first >&2; echo oops >&2; exit 3\"]}]",
           state);
   CHECK(r < 0, "non-zero exit fails");
-  CHECK_STR(err.msg, "hooks.poststop[1] (/bin/sh): exit status 3: stderr: \"first\\noops\"",
+  CHECK_STR(err.msg, "hooks.createRuntime[1] (/bin/sh): exit status 3: stderr: \"first\\noops\"",
             "exit status error names index, path and stderr tail");
+  /* poststart/poststop: a failure is a warning, the later hooks run (runtime-spec) */
+  r = run("poststop",
+          "[{\"path\":\"/bin/false\"},{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\","
+          "\"echo after > %D/after\"]}]",
+          state);
+  snprintf(path, sizeof path, "%s/after", dir);
+  char *after = slurp(path);
+  CHECK(r == 0 && after && !strcmp(after, "after\n"), "a failed poststop hook does not stop the later ones");
   r = run("prestart", "[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"kill -TERM $$\"]}]", state);
   CHECK(r < 0 && !strcmp(err.msg, "hooks.prestart[0] (/bin/sh): killed by signal 15 (Terminated)"),
         "killed hook reported with signal");

@@ -391,7 +391,7 @@ static void container_init(struct prepared *p) {
     cell_sync_send(sock, tmsg, master);
     close(master);
   }
-  int keep[] = {sock, p->fifo_fd, cell_log_fd()};
+  int keep[] = {sock, p->fifo_fd, cell_log_fd(), cell_detached_proc_fd()};
   cell_close_fds_from(3 + p->o->preserve_fds, keep, sizeof keep / sizeof *keep);
   if (cell_enter_cwd(s->cwd, true, "process.cwd", &err) < 0) init_fail(sock, &err);
   if (cell_procattr_apply_early(&p->pa, &err) < 0) init_fail(sock, &err);

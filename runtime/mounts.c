@@ -688,6 +688,10 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
 }
 
 /* Open /proc/self/fd/FD again (e.g. O_WRONLY of an O_PATH fd), also without a /proc mount. */
+/* The private proc of a container without /proc (-1 if none): the init keeps it
+ * open across its fd cleanup, for the exec fifo. */
+int cell_detached_proc_fd(void) { return detached_proc; }
+
 int cell_reopen_fd(int fd, int flags, struct cell_err *err) {
   char p[64];
   snprintf(p, sizeof p, "self/fd/%d", fd);

@@ -41,6 +41,7 @@ int cell_rootfs_pivot(const struct cell_spec *s, bool no_pivot, struct cell_err 
 int cell_rootfs_finalize(const struct cell_spec *s, struct cell_err *err);
 /* Open /proc/self/fd/FD with flags (e.g. O_WRONLY of an O_PATH fifo), also
  * when the container mounts no /proc (after cell_rootfs_finalize). */
+int cell_detached_proc_fd(void);
 int cell_reopen_fd(int fd, int flags, struct cell_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -487,7 +488,51 @@ static void rollback(struct cell_cgroup *cg) {
   }
 }
 
-static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
+/* Directories cell made carry this mark, so that any cell (another
+ * container's delete included) may remove them once empty, and never one it
+ * did not make.  trusted.* needs CAP_SYS_ADMIN; without it user.* is used.
+ * Kernels without xattrs on cgroupfs fall back to the recorded list. */
+static const char *mark_name(void) { return geteuid() == 0 ? "trusted.cell.made" : "user.cell.made"; }
+
+static void mark_made(const char *dir) { setxattr(dir, mark_name(), "1", 1, 0); }
+
+static bool is_marked(const char *dir) {
+  char v[4];
+  return getxattr(dir, mark_name(), v, sizeof v) > 0;
+}
+
+static bool in_created(const struct cell_cg_hier *h, const char *dir) {
+  for (size_t i = 0; i < h->ncreated; i++)
+    if (strcmp(h->created[i], dir) == 0) return true;
+  return false;
+}
+
+/* Record (in h->created, top-down) the directories from the mount down to
+ * h->path that do not exist yet: the ones we are about to make. */
+static int plan_hier(struct cell_cg_hier *h, struct cell_err *err) {
+  size_t ml = strlen(h->mount);
+  char *p = strdup(h->path);
+  if (!p) return cell_error(err, ENOMEM, "planning cgroup %s", h->path);
+  int rc = 0;
+  for (char *s = p + ml; *s && rc == 0;) {
+    while (*s == '/') s++;
+    if (!*s) break;
+    char *e = s + strcspn(s, "/");
+    char save = *e;
+    *e = 0;
+    struct stat st;
+    if (stat(p, &st) < 0 && !in_created(h, p) && add_created(h, p) < 0)
+      rc = cell_error(err, ENOMEM, "planning cgroup %s", h->path);
+    *e = save;
+    s = e;
+  }
+  free(p);
+  return rc;
+}
+
+/* One pass from the mount down; *again is set when a parent vanished under
+ * us (another container's delete removed an empty parent it may remove). */
+static int mkdir_pass(struct cell_cg_hier *h, bool *again, struct cell_err *err) {
   size_t ml = strlen(h->mount);
   char *p = strdup(h->path);
   if (!p) return cell_error(err, ENOMEM, "creating cgroup");
@@ -495,6 +540,7 @@ static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
   bool v2 = !*h->controllers;
   char *s = p + ml;
   int rc = 0;
+  *again = false;
   while (*s) {
     while (*s == '/') s++;
     if (!*s) break;
@@ -509,20 +555,27 @@ static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
       *slash = '/';
     }
     if (mkdir(p, 0755) == 0) {
-      if (add_created(h, p) < 0) {
+      mark_made(p);
+      if (!in_created(h, p) && add_created(h, p) < 0) {
         rc = cell_error(err, ENOMEM, "creating cgroup");
         break;
       }
       if (v1cpuset && cpuset_inherit(p, err) < 0) {
+        *again = err->errnum == ENOENT;
         rc = -1;
         break;
       }
+    } else if (errno == ENOENT) {
+      *again = true;
+      rc = cell_error(err, errno, "creating cgroup directory %s", p);
+      break;
     } else if (errno != EEXIST) {
       rc = cell_error(err, errno, "creating cgroup directory %s", p);
       break;
     } else {
       struct stat st;
       if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        *again = errno == ENOENT;
         rc = cell_error(err, ENOTDIR, "creating cgroup directory %s", p);
         break;
       }
@@ -534,6 +587,15 @@ static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
   return rc;
 }
 
+static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
+  bool again = false;
+  for (int i = 0; i < 100; i++) {
+    if (mkdir_pass(h, &again, err) == 0) return 0;
+    if (!again) return -1;
+  }
+  return -1;
+}
+
 static bool systemd_running(void) {
   struct stat st;
   return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
@@ -541,13 +603,44 @@ static bool systemd_running(void) {
 
 int cell_cg_create(const char *cgroups_path, const char *id, struct cell_cgroup **out,
                    struct cell_err *err) {
+  if (cell_cg_plan(cgroups_path, id, out, err) < 0) return -1;
+  if (cell_cg_make(*out, err) < 0) {
+    cell_cg_free(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int cell_cg_plan(const char *cgroups_path, const char *id, struct cell_cgroup **out, struct cell_err *err) {
   enum cell_cg_layout layout;
   if (cell_cg_detect(&layout, err) < 0) return -1;
-  return cell_cg_create_as(layout, cgroups_path, id, out, err);
+  return cell_cg_plan_as(layout, cgroups_path, id, out, err);
+}
+
+int cell_cg_make(struct cell_cgroup *cg, struct cell_err *err) {
+  for (size_t i = 0; i < cg->nh; i++) {
+    if (mkdir_hier(&cg->h[i], err) < 0) {
+      rollback(cg);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
                       struct cell_cgroup **out, struct cell_err *err) {
+  if (cell_cg_plan_as(layout, cgroups_path, id, out, err) < 0) return -1;
+  if (cell_cg_make(*out, err) < 0) {
+    cell_cg_free(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int cell_cg_plan_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
+                    struct cell_cgroup **out, struct cell_err *err) {
   char *pc = NULL, *mi = NULL;
   if (cell_cg_read("/proc/self/cgroup", &pc, err) < 0) return -1;
   if (cell_cg_read("/proc/self/mountinfo", &mi, err) < 0) {
@@ -560,8 +653,7 @@ int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, cons
   free(mi);
   if (r < 0) return -1;
   for (size_t i = 0; i < cg->nh; i++) {
-    if (mkdir_hier(&cg->h[i], err) < 0) {
-      rollback(cg);
+    if (plan_hier(&cg->h[i], err) < 0) {
       cell_cg_free(cg);
       return -1;
     }
@@ -859,6 +951,37 @@ int cell_cg_pids(const struct cell_cgroup *cg, pid_t **pids, size_t *n, struct c
 
 /* ---------- kill ---------- */
 
+static bool pv_has(const struct pidvec *pv, pid_t pid) {
+  for (size_t i = 0; i < pv->n; i++)
+    if (pv->v[i] == pid) return true;
+  return false;
+}
+
+/* SIGKILL to every process in any of the container's hierarchies; one that
+ * is missing from our cgroup in some hierarchy is moved back into it there
+ * (a process frozen in another freezer cgroup is thawed by joining ours). */
+static void kill_strays(struct cell_cgroup *cg) {
+  struct pidvec *pv = calloc(cg->nh ? cg->nh : 1, sizeof *pv);
+  if (!pv) return;
+  struct cell_err e;
+  for (size_t i = 0; i < cg->nh; i++) collect(cg->h[i].path, &pv[i], 0, &e);
+  for (size_t i = 0; i < cg->nh; i++) {
+    for (size_t k = 0; k < pv[i].n; k++) {
+      pid_t pid = pv[i].v[k];
+      kill(pid, SIGKILL);
+      for (size_t j = 0; j < cg->nh; j++) {
+        if (pv_has(&pv[j], pid)) continue;
+        char p[4200], v[32];
+        snprintf(p, sizeof p, "%s/cgroup.procs", cg->h[j].path);
+        snprintf(v, sizeof v, "%d", (int)pid);
+        cell_cg_write(p, v, &e);
+      }
+    }
+  }
+  for (size_t i = 0; i < cg->nh; i++) free(pv[i].v);
+  free(pv);
+}
+
 int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err) {
   if (cg->layout == CELL_CG_UNIFIED && sig == SIGKILL) {
     char p[4200];
@@ -866,11 +989,19 @@ int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err) {
     if (access(p, F_OK) == 0) return cell_cg_write(p, "1", err);
   }
   bool can_freeze = cg->layout == CELL_CG_UNIFIED || cell_cg_path(cg, "freezer");
-  bool was_frozen = false;
+  bool was_frozen = false, froze = false;
   if (can_freeze) {
-    if (cell_cg_is_frozen(cg, &was_frozen, err) < 0) return -1;
-    /* freeze so nothing forks past us while we signal */
-    if (!was_frozen && cell_cg_freeze(cg, true, err) < 0) return -1;
+    struct cell_err e2;
+    if (cell_cg_is_frozen(cg, &was_frozen, &e2) < 0) {
+      if (sig != SIGKILL) return cell_error(err, e2.errnum, "%s", e2.msg);
+      can_freeze = false;
+    }
+    /* freeze so nothing forks past us while we signal (a SIGKILL goes on
+     * without it: the kill must not depend on the freezer) */
+    if (can_freeze && !was_frozen) {
+      froze = cell_cg_freeze(cg, true, &e2) == 0;
+      if (!froze && sig != SIGKILL) return cell_error(err, e2.errnum, "%s", e2.msg);
+    }
   }
   pid_t *pids = NULL;
   size_t n = 0;
@@ -884,10 +1015,11 @@ int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err) {
     }
   }
   free(pids);
-  if (can_freeze && (!was_frozen || sig == SIGKILL)) {
+  if (can_freeze && (froze || (was_frozen && sig == SIGKILL))) {
     struct cell_err e2;
     if (cell_cg_freeze(cg, false, rc < 0 ? &e2 : err) < 0 && rc == 0) rc = -1;
   }
+  if (sig == SIGKILL) kill_strays(cg);
   return rc;
 }
 
@@ -922,39 +1054,40 @@ static bool has_subdirs(const char *dir) {
   return any;
 }
 
+/* Remove the empty parents of dir that cell made (recorded by us, or marked
+ * by any cell), bottom-up, up to the mount; stop at the first in use. */
+static void remove_parents(const struct cell_cg_hier *h, const char *leaf) {
+  char dir[4200];
+  size_t ml = strlen(h->mount);
+  snprintf(dir, sizeof dir, "%s", leaf);
+  for (;;) {
+    char *slash = strrchr(dir, '/');
+    if (!slash || (size_t)(slash - dir) <= ml) return;
+    *slash = 0;
+    if (!in_created(h, dir) && !is_marked(dir)) {
+      if (errno == ENOENT && access(dir, F_OK) < 0) continue; /* removed by another delete */
+      return;
+    }
+    int e = rmdir(dir) == 0 ? 0 : errno;
+    /* a child just removed may keep the parent busy for an RCU grace period */
+    if (e == EBUSY && !has_subdirs(dir)) e = rmdir_retry(dir) == 0 ? 0 : errno;
+    if (e && e != ENOENT) return; /* another container (or process) uses it */
+  }
+}
+
 int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) {
   int rc = 0;
   for (size_t i = 0; i < cg->nh; i++) {
     struct cell_cg_hier *h = &cg->h[i];
-    /* Only the container's own directory (the last one made, when it was
-     * made by us) is removed with its subtree: the ancestors we made may
-     * meanwhile hold other containers' cgroups, which must be left alone. */
-    bool own_leaf = h->ncreated > 0 && strcmp(h->created[h->ncreated - 1], h->path) == 0;
-    size_t leaf = h->ncreated ? h->ncreated - 1 : 0;
-    for (size_t j = h->ncreated; j-- > 0;) {
-      bool is_leaf = own_leaf && j == leaf;
-      /* the leaf may hold sub-cgroups made inside the container */
-      int r = is_leaf ? rm_tree(h->created[j], 0, err) : 0;
-      if (r == 0 && !is_leaf) {
-        /* an ancestor holds no process of ours: one rmdir does it, unless
-         * it has children (cgroupfs says EBUSY then, not ENOTEMPTY) */
-        int e = rmdir(h->created[j]) == 0 ? 0 : errno;
-        if (e == EBUSY && !has_subdirs(h->created[j])) e = rmdir_retry(h->created[j]) == 0 ? 0 : errno;
-        if (e == ENOTEMPTY || (e == EBUSY && has_subdirs(h->created[j]))) {
-          /* an ancestor we made now holds another container: leave it */
-          free(h->created[j]);
-          h->ncreated = j;
-          continue;
-        }
-        if (e && e != ENOENT) r = cell_error(err, e, "removing cgroup %s", h->created[j]);
-      }
-      if (r < 0) {
-        rc = -1;
-        break;
-      }
-      free(h->created[j]);
-      h->ncreated = j;
+    /* The container's own directory, when cell made it, goes with its
+     * subtree (sub-cgroups made inside the container); then the parents cell
+     * made, once empty, whichever container made them. */
+    if (!in_created(h, h->path) && !is_marked(h->path)) continue;
+    if (rm_tree(h->path, 0, err) < 0) {
+      rc = -1;
+      continue;
     }
+    remove_parents(h, h->path);
   }
   return rc;
 }

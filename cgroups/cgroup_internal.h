@@ -30,6 +30,9 @@ int cell_cg_resolve(enum cell_cg_layout layout, const char *proc_cgroup, const c
 int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
                       struct cell_cgroup **out, struct cell_err *err);
 
+int cell_cg_plan_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
+                    struct cell_cgroup **out, struct cell_err *err);
+
 /* Expand a systemd "slice:prefix:name" path to a cgroupfs path. */
 int cell_cg_systemd_path(const char *spec, char *out, size_t outlen, struct cell_err *err);
 

@@ -183,8 +183,26 @@ int cell_container_kill(const char *root, const char *id, int sig, bool all, str
   return rc;
 }
 
+/* Past the point of no return of exit (PF_EXITING): a pid namespace's init
+ * stays so until every process of the namespace has been reaped, which may
+ * take a host's slow reaper a while; it holds no cgroup by then. */
+static bool pid_exiting(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && *p && field < 9; p++)
+    if (*p == ' ') field++;
+  return p && (strtoul(p, NULL, 10) & 0x4 /* PF_EXITING */);
+}
+
 static void wait_gone(const struct cell_state *st) {
-  for (int i = 0; i < 2000 && cell_state_pid_alive(st); i++) {
+  for (int i = 0; i < 2000 && cell_state_pid_alive(st) && !pid_exiting(st->pid); i++) {
     waitpid(st->pid, NULL, WNOHANG);
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);

@@ -79,7 +79,7 @@ crash_trials() {
       fi
     fi
     runtime delete --force "$id" >/dev/null 2>&1 || msg="delete --force failed"
-    [ -z "$msg" ] && msg=$(check_clean "$id" "$([ "$full" = 1 ] || echo quick)")
+    [ -n "$msg" ] || msg=$(check_clean "$id" "$([ "$full" = 1 ] || echo quick)") || true
     if [ -n "$msg" ]; then
       failed=$((failed + 1))
       [ -z "$first" ] && first="trial $n: $msg"

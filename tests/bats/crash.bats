@@ -149,3 +149,52 @@ setup() {
   wait_for eval '! kill -0 '"$pid"
   check_clean "$ID"
 }
+
+# frozen_elsewhere PID - move PID into a freezer cgroup of the test's own and
+# freeze it there; prints that cgroup's directory (teardown removes it).
+frozen_elsewhere() {
+  local pid=$1 fz
+  if [ "$(stat -fc %T /sys/fs/cgroup/freezer 2>/dev/null)" = cgroupfs ]; then
+    fz=/sys/fs/cgroup/freezer/h-crash-frozen-$$-$RANDOM
+    echo "$fz" >>"$BATS_TEST_TMPDIR/own-cgroups"
+    mkdir "$fz"
+    echo "$pid" >"$fz/cgroup.procs"
+    echo FROZEN >"$fz/freezer.state"
+    wait_for grep -qx FROZEN "$fz/freezer.state"
+  else
+    fz=/sys/fs/cgroup/h-crash-frozen-$$-$RANDOM
+    echo "$fz" >>"$BATS_TEST_TMPDIR/own-cgroups"
+    mkdir "$fz"
+    echo "$pid" >"$fz/cgroup.procs"
+    echo 1 >"$fz/cgroup.freeze"
+    wait_for grep -qx "frozen 1" "$fz/cgroup.events"
+  fi
+  echo "$fz"
+}
+
+teardown() {
+  local rc=0 d own=$BATS_TEST_TMPDIR/own-cgroups
+  # thaw the test's own freezer cgroups first, so that the containers' deletes can finish
+  for d in $(cat "$own" 2>/dev/null); do
+    [ ! -f "$d/cgroup.freeze" ] || echo 0 >"$d/cgroup.freeze" || true
+    [ ! -f "$d/freezer.state" ] || echo THAWED >"$d/freezer.state" || true
+  done
+  cell_teardown || rc=$?
+  for d in $(cat "$own" 2>/dev/null); do
+    [ ! -d "$d" ] || remove_cgroup_dir "$d" || rc=1
+  done
+  return $rc
+}
+
+@test "delete --force of a container whose init is frozen in another freezer cgroup finishes" {
+  run_detached "$ID"
+  pid=$(ct_pid "$ID")
+  fz=$(frozen_elsewhere "$pid")
+  start=$SECONDS
+  run timeout -k 5 60 "$CELL" --root "$ROOT" delete --force "$ID"
+  echo "# delete --force took $((SECONDS - start)) s" >&3
+  [ "$status" -eq 0 ]
+  [ $((SECONDS - start)) -lt 15 ]
+  wait_for eval '[ -z "$(cat '"$fz"'/cgroup.procs)" ]'
+  check_clean "$ID"
+}

@@ -521,7 +521,7 @@ static int plan_hier(struct cell_cg_hier *h, struct cell_err *err) {
     char save = *e;
     *e = 0;
     struct stat st;
-    if (stat(p, &st) < 0 && !cell_cg_in_created(h, p) && add_created(h, p) < 0)
+    if (stat(p, &st) < 0 && errno == ENOENT && !cell_cg_in_created(h, p) && add_created(h, p) < 0)
       rc = cell_error(err, ENOMEM, "planning cgroup %s", h->path);
     *e = save;
     s = e;

@@ -198,3 +198,15 @@ teardown() {
   wait_for eval '[ -z "$(cat '"$fz"'/cgroup.procs)" ]'
   check_clean "$ID"
 }
+
+@test "list shows a create in progress as creating, and its id is taken" {
+  update_config '.hooks = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "2"]}]}'
+  "$CELL" --root "$ROOT" create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1 &
+  cpid=$!
+  wait_for eval 'runtime list | grep -q "^$ID .* creating "'
+  run runtime create --bundle "$BUNDLE" "$ID"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"already exists"* ]]
+  wait "$cpid"
+  [ "$(ct_state "$ID")" = created ]
+}

@@ -211,14 +211,16 @@ static void wait_gone(const struct cell_state *st) {
 
 /* Kill every process of the container: through its cgroups (strays in other
  * freezer cgroups included) and its init's pid (checked by start time, so a
- * reused pid is never hit), then remove its cgroups.  Every wait is bounded. */
-static void delete_processes(const struct cell_state *st, struct cell_err *err) {
+ * reused pid is never hit), then remove its cgroups.  Every wait is bounded;
+ * cgroups that stay busy are an error, and the state is kept for a retry. */
+static int delete_processes(const struct cell_state *st, struct cell_err *err) {
   struct cell_cgroup *cg = NULL;
   struct cell_err e = {0};
   if (open_cg(st, &cg, &e) < 0) {
     cell_warn("%s", e.msg);
     cg = NULL;
   }
+  int rc = 0;
   for (int round = 0; round < 3; round++) {
     if (cg) cell_cg_kill_all(cg, SIGKILL, &e);
     if (cell_state_pid_alive(st)) kill(st->pid, SIGKILL);
@@ -230,10 +232,10 @@ static void delete_processes(const struct cell_state *st, struct cell_err *err) 
       nanosleep(&ts, NULL);
     }
     if (tries < 10) break;
-    if (round == 2) cell_warn("%s", e.msg);
+    if (round == 2) rc = cell_error(err, e.errnum, "delete %s: %s (state kept: delete --force again)", st->id, e.msg);
   }
   if (cg) cell_cg_free(cg);
-  (void)err;
+  return rc;
 }
 
 int cell_container_delete(const char *root, const char *id, bool force, struct cell_err *err) {
@@ -266,7 +268,8 @@ int cell_container_delete(const char *root, const char *id, bool force, struct c
   }
   /* also for a stopped one: processes left by its init (a shared pid
    * namespace) or by a create that was killed */
-  delete_processes(&st, err);
+  rc = delete_processes(&st, err);
+  if (rc < 0) goto out;
   if (!cell_state_half_made(dfd)) hooks_warn(dfd, &st, "poststop", CELL_STOPPED);
   rc = cell_state_remove(rootfd, id, err);
 out:

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -471,7 +472,7 @@ static void v2_enable_controllers(const char *dir) {
   free(on);
 }
 
-static int rmdir_retry(const char *dir) {
+int cell_cg_rmdir_retry(const char *dir) {
   for (int i = 0; i < 50; i++) {
     if (rmdir(dir) == 0 || errno == ENOENT) return 0;
     if (errno != EBUSY) return -1;
@@ -483,11 +484,55 @@ static int rmdir_retry(const char *dir) {
 static void rollback(struct cell_cgroup *cg) {
   for (size_t i = 0; i < cg->nh; i++) {
     struct cell_cg_hier *h = &cg->h[i];
-    for (size_t j = h->ncreated; j-- > 0;) rmdir_retry(h->created[j]);
+    for (size_t j = h->ncreated; j-- > 0;) cell_cg_rmdir_retry(h->created[j]);
   }
 }
 
-static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
+/* Directories cell made carry this mark, so that any cell (another
+ * container's delete included) may remove them once empty, and never one it
+ * did not make.  trusted.* needs CAP_SYS_ADMIN; without it user.* is used.
+ * Kernels without xattrs on cgroupfs fall back to the recorded list. */
+static const char *mark_name(void) { return geteuid() == 0 ? "trusted.cell.made" : "user.cell.made"; }
+
+static void mark_made(const char *dir) { setxattr(dir, mark_name(), "1", 1, 0); }
+
+bool cell_cg_is_marked(const char *dir) {
+  char v[4];
+  return getxattr(dir, mark_name(), v, sizeof v) > 0;
+}
+
+bool cell_cg_in_created(const struct cell_cg_hier *h, const char *dir) {
+  for (size_t i = 0; i < h->ncreated; i++)
+    if (strcmp(h->created[i], dir) == 0) return true;
+  return false;
+}
+
+/* Record (in h->created, top-down) the directories from the mount down to
+ * h->path that do not exist yet: the ones we are about to make. */
+static int plan_hier(struct cell_cg_hier *h, struct cell_err *err) {
+  size_t ml = strlen(h->mount);
+  char *p = strdup(h->path);
+  if (!p) return cell_error(err, ENOMEM, "planning cgroup %s", h->path);
+  int rc = 0;
+  for (char *s = p + ml; *s && rc == 0;) {
+    while (*s == '/') s++;
+    if (!*s) break;
+    char *e = s + strcspn(s, "/");
+    char save = *e;
+    *e = 0;
+    struct stat st;
+    if (stat(p, &st) < 0 && errno == ENOENT && !cell_cg_in_created(h, p) && add_created(h, p) < 0)
+      rc = cell_error(err, ENOMEM, "planning cgroup %s", h->path);
+    *e = save;
+    s = e;
+  }
+  free(p);
+  return rc;
+}
+
+/* One pass from the mount down; *again is set when a parent vanished under
+ * us (another container's delete removed an empty parent it may remove). */
+static int mkdir_pass(struct cell_cg_hier *h, bool *again, struct cell_err *err) {
   size_t ml = strlen(h->mount);
   char *p = strdup(h->path);
   if (!p) return cell_error(err, ENOMEM, "creating cgroup");
@@ -495,6 +540,7 @@ static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
   bool v2 = !*h->controllers;
   char *s = p + ml;
   int rc = 0;
+  *again = false;
   while (*s) {
     while (*s == '/') s++;
     if (!*s) break;
@@ -509,20 +555,27 @@ static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
       *slash = '/';
     }
     if (mkdir(p, 0755) == 0) {
-      if (add_created(h, p) < 0) {
+      mark_made(p);
+      if (!cell_cg_in_created(h, p) && add_created(h, p) < 0) {
         rc = cell_error(err, ENOMEM, "creating cgroup");
         break;
       }
       if (v1cpuset && cpuset_inherit(p, err) < 0) {
+        *again = err->errnum == ENOENT;
         rc = -1;
         break;
       }
+    } else if (errno == ENOENT) {
+      *again = true;
+      rc = cell_error(err, errno, "creating cgroup directory %s", p);
+      break;
     } else if (errno != EEXIST) {
       rc = cell_error(err, errno, "creating cgroup directory %s", p);
       break;
     } else {
       struct stat st;
       if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        *again = errno == ENOENT;
         rc = cell_error(err, ENOTDIR, "creating cgroup directory %s", p);
         break;
       }
@@ -534,6 +587,15 @@ static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
   return rc;
 }
 
+static int mkdir_hier(struct cell_cg_hier *h, struct cell_err *err) {
+  bool again = false;
+  for (int i = 0; i < 100; i++) {
+    if (mkdir_pass(h, &again, err) == 0) return 0;
+    if (!again) return -1;
+  }
+  return -1;
+}
+
 static bool systemd_running(void) {
   struct stat st;
   return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
@@ -541,13 +603,44 @@ static bool systemd_running(void) {
 
 int cell_cg_create(const char *cgroups_path, const char *id, struct cell_cgroup **out,
                    struct cell_err *err) {
+  if (cell_cg_plan(cgroups_path, id, out, err) < 0) return -1;
+  if (cell_cg_make(*out, err) < 0) {
+    cell_cg_free(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int cell_cg_plan(const char *cgroups_path, const char *id, struct cell_cgroup **out, struct cell_err *err) {
   enum cell_cg_layout layout;
   if (cell_cg_detect(&layout, err) < 0) return -1;
-  return cell_cg_create_as(layout, cgroups_path, id, out, err);
+  return cell_cg_plan_as(layout, cgroups_path, id, out, err);
+}
+
+int cell_cg_make(struct cell_cgroup *cg, struct cell_err *err) {
+  for (size_t i = 0; i < cg->nh; i++) {
+    if (mkdir_hier(&cg->h[i], err) < 0) {
+      rollback(cg);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
                       struct cell_cgroup **out, struct cell_err *err) {
+  if (cell_cg_plan_as(layout, cgroups_path, id, out, err) < 0) return -1;
+  if (cell_cg_make(*out, err) < 0) {
+    cell_cg_free(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+int cell_cg_plan_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
+                    struct cell_cgroup **out, struct cell_err *err) {
   char *pc = NULL, *mi = NULL;
   if (cell_cg_read("/proc/self/cgroup", &pc, err) < 0) return -1;
   if (cell_cg_read("/proc/self/mountinfo", &mi, err) < 0) {
@@ -560,8 +653,7 @@ int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, cons
   free(mi);
   if (r < 0) return -1;
   for (size_t i = 0; i < cg->nh; i++) {
-    if (mkdir_hier(&cg->h[i], err) < 0) {
-      rollback(cg);
+    if (plan_hier(&cg->h[i], err) < 0) {
       cell_cg_free(cg);
       return -1;
     }
@@ -721,240 +813,3 @@ int cell_cg_v2_dirfd(const struct cell_cgroup *cg) {
   return open(p, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }
 
-/* ---------- freezer ---------- */
-
-/* The hierarchy whose pids/freezer we use. */
-static const struct cell_cg_hier *main_hier(const struct cell_cgroup *cg) {
-  const struct cell_cg_hier *h = NULL;
-  if (cg->layout == CELL_CG_UNIFIED) h = cell_cg_hier_for(cg, "");
-  if (!h) h = cell_cg_hier_for(cg, "freezer");
-  if (!h) h = cell_cg_hier_for(cg, "pids");
-  if (!h) h = cell_cg_hier_for(cg, "");
-  if (!h && cg->nh) h = &cg->h[0];
-  return h;
-}
-
-static int v2_events_frozen(const char *dir, int *frozen, struct cell_err *err) {
-  char p[4200], *s = NULL;
-  snprintf(p, sizeof p, "%s/cgroup.events", dir);
-  if (cell_cg_read(p, &s, err) < 0) return -1;
-  char *f = strstr(s, "frozen ");
-  *frozen = f ? atoi(f + 7) : -1;
-  free(s);
-  if (*frozen < 0) return cell_error(err, 0, "%s has no \"frozen\" key", p);
-  return 0;
-}
-
-int cell_cg_freeze(struct cell_cgroup *cg, bool frozen, struct cell_err *err) {
-  char p[4200];
-  if (cg->layout == CELL_CG_UNIFIED) {
-    const char *dir = cell_cg_path(cg, "");
-    snprintf(p, sizeof p, "%s/cgroup.freeze", dir);
-    if (cell_cg_write(p, frozen ? "1" : "0", err) < 0) return -1;
-    for (int i = 0; i < 2000; i++) { /* ~10 s */
-      int f;
-      if (v2_events_frozen(dir, &f, err) < 0) return -1;
-      if (f == (frozen ? 1 : 0)) return 0;
-      msleep(i < 20 ? 1 : 5);
-    }
-    if (frozen) cell_cg_write(p, "0", err);
-    return cell_error(err, ETIMEDOUT, "waiting for %s/cgroup.events to show frozen %d", dir, frozen ? 1 : 0);
-  }
-  const char *dir = cell_cg_path(cg, "freezer");
-  if (!dir) return cell_error(err, ENOENT, "freezing the container: the v1 freezer controller is not mounted");
-  snprintf(p, sizeof p, "%s/freezer.state", dir);
-  const char *want = frozen ? "FROZEN" : "THAWED";
-  for (int i = 0; i < 1000; i++) { /* ~10 s */
-    if (i % 10 == 0 && cell_cg_write(p, want, err) < 0) return -1;
-    char *s = NULL;
-    if (cell_cg_read(p, &s, err) < 0) return -1;
-    bool ok = strncmp(s, want, strlen(want)) == 0;
-    free(s);
-    if (ok) return 0;
-    msleep(i < 20 ? 1 : 10);
-  }
-  if (frozen) cell_cg_write(p, "THAWED", err);
-  return cell_error(err, ETIMEDOUT, "waiting for %s to become %s", p, want);
-}
-
-int cell_cg_is_frozen(const struct cell_cgroup *cg, bool *frozen, struct cell_err *err) {
-  char p[4200], *s = NULL;
-  if (cg->layout == CELL_CG_UNIFIED) {
-    snprintf(p, sizeof p, "%s/cgroup.freeze", cell_cg_path(cg, ""));
-    if (cell_cg_read(p, &s, err) < 0) return -1;
-    *frozen = s[0] == '1';
-  } else {
-    const char *dir = cell_cg_path(cg, "freezer");
-    if (!dir) {
-      *frozen = false;
-      return 0;
-    }
-    snprintf(p, sizeof p, "%s/freezer.state", dir);
-    if (cell_cg_read(p, &s, err) < 0) return -1;
-    *frozen = strncmp(s, "THAWED", 6) != 0; /* FROZEN or FREEZING */
-  }
-  free(s);
-  return 0;
-}
-
-/* ---------- pids ---------- */
-
-struct pidvec {
-  pid_t *v;
-  size_t n, cap;
-};
-
-static int collect(const char *dir, struct pidvec *pv, int depth, struct cell_err *err) {
-  char p[4200], *s = NULL;
-  if (depth > 64) return cell_error(err, ELOOP, "cgroup tree below %s too deep", dir);
-  snprintf(p, sizeof p, "%s/cgroup.procs", dir);
-  if (cell_cg_read(p, &s, err) < 0) return err->errnum == ENOENT && depth > 0 ? 0 : -1;
-  for (char *t = s; *t;) {
-    char *end;
-    long v = strtol(t, &end, 10);
-    if (end == t) break;
-    if (pv->n == pv->cap) {
-      size_t nc = pv->cap ? pv->cap * 2 : 64;
-      pid_t *nv = realloc(pv->v, nc * sizeof *nv);
-      if (!nv) {
-        free(s);
-        return cell_error(err, ENOMEM, "listing pids");
-      }
-      pv->v = nv;
-      pv->cap = nc;
-    }
-    pv->v[pv->n++] = (pid_t)v;
-    t = end;
-  }
-  free(s);
-  DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT && depth > 0 ? 0 : cell_error(err, errno, "opening %s", dir);
-  struct dirent *de;
-  int rc = 0;
-  while ((de = readdir(d))) {
-    if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
-    char sub[4200];
-    snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
-    if (collect(sub, pv, depth + 1, err) < 0) {
-      rc = -1;
-      break;
-    }
-  }
-  closedir(d);
-  return rc;
-}
-
-int cell_cg_pids(const struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cell_err *err) {
-  const struct cell_cg_hier *h = main_hier(cg);
-  struct pidvec pv = {0};
-  if (!h) return cell_error(err, ENOENT, "listing pids: no cgroup hierarchy");
-  if (collect(h->path, &pv, 0, err) < 0) {
-    free(pv.v);
-    return -1;
-  }
-  *pids = pv.v;
-  *n = pv.n;
-  return 0;
-}
-
-/* ---------- kill ---------- */
-
-int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err) {
-  if (cg->layout == CELL_CG_UNIFIED && sig == SIGKILL) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/cgroup.kill", cell_cg_path(cg, ""));
-    if (access(p, F_OK) == 0) return cell_cg_write(p, "1", err);
-  }
-  bool can_freeze = cg->layout == CELL_CG_UNIFIED || cell_cg_path(cg, "freezer");
-  bool was_frozen = false;
-  if (can_freeze) {
-    if (cell_cg_is_frozen(cg, &was_frozen, err) < 0) return -1;
-    /* freeze so nothing forks past us while we signal */
-    if (!was_frozen && cell_cg_freeze(cg, true, err) < 0) return -1;
-  }
-  pid_t *pids = NULL;
-  size_t n = 0;
-  int rc = cell_cg_pids(cg, &pids, &n, err);
-  if (rc == 0) {
-    for (size_t i = 0; i < n; i++) {
-      if (kill(pids[i], sig) < 0 && errno != ESRCH) {
-        rc = cell_error(err, errno, "sending signal %d to pid %d", sig, (int)pids[i]);
-        break;
-      }
-    }
-  }
-  free(pids);
-  if (can_freeze && (!was_frozen || sig == SIGKILL)) {
-    struct cell_err e2;
-    if (cell_cg_freeze(cg, false, rc < 0 ? &e2 : err) < 0 && rc == 0) rc = -1;
-  }
-  return rc;
-}
-
-/* ---------- destroy ---------- */
-
-static int rm_tree(const char *dir, int depth, struct cell_err *err) {
-  if (depth > 64) return cell_error(err, ELOOP, "removing %s: tree too deep", dir);
-  DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT ? 0 : cell_error(err, errno, "opening %s", dir);
-  struct dirent *de;
-  int rc = 0;
-  while ((de = readdir(d))) {
-    if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
-    char sub[4200];
-    snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
-    if (rm_tree(sub, depth + 1, err) < 0) rc = -1;
-  }
-  closedir(d);
-  if (rc < 0) return -1;
-  if (rmdir_retry(dir) < 0) return cell_error(err, errno, "removing cgroup %s", dir);
-  return 0;
-}
-
-static bool has_subdirs(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return false;
-  struct dirent *de;
-  bool any = false;
-  while (!any && (de = readdir(d)))
-    any = de->d_type == DT_DIR && de->d_name[0] != '.';
-  closedir(d);
-  return any;
-}
-
-int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) {
-  int rc = 0;
-  for (size_t i = 0; i < cg->nh; i++) {
-    struct cell_cg_hier *h = &cg->h[i];
-    /* Only the container's own directory (the last one made, when it was
-     * made by us) is removed with its subtree: the ancestors we made may
-     * meanwhile hold other containers' cgroups, which must be left alone. */
-    bool own_leaf = h->ncreated > 0 && strcmp(h->created[h->ncreated - 1], h->path) == 0;
-    size_t leaf = h->ncreated ? h->ncreated - 1 : 0;
-    for (size_t j = h->ncreated; j-- > 0;) {
-      bool is_leaf = own_leaf && j == leaf;
-      /* the leaf may hold sub-cgroups made inside the container */
-      int r = is_leaf ? rm_tree(h->created[j], 0, err) : 0;
-      if (r == 0 && !is_leaf) {
-        /* an ancestor holds no process of ours: one rmdir does it, unless
-         * it has children (cgroupfs says EBUSY then, not ENOTEMPTY) */
-        int e = rmdir(h->created[j]) == 0 ? 0 : errno;
-        if (e == EBUSY && !has_subdirs(h->created[j])) e = rmdir_retry(h->created[j]) == 0 ? 0 : errno;
-        if (e == ENOTEMPTY || (e == EBUSY && has_subdirs(h->created[j]))) {
-          /* an ancestor we made now holds another container: leave it */
-          free(h->created[j]);
-          h->ncreated = j;
-          continue;
-        }
-        if (e && e != ENOENT) r = cell_error(err, e, "removing cgroup %s", h->created[j]);
-      }
-      if (r < 0) {
-        rc = -1;
-        break;
-      }
-      free(h->created[j]);
-      h->ncreated = j;
-    }
-  }
-  return rc;
-}

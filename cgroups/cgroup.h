@@ -17,7 +17,9 @@
  *   A path with a ".." component is refused.
  * On hybrid hosts the directory is made in every mounted v1 hierarchy
  * (name=systemd included, as runc does) and in /sys/fs/cgroup/unified.
- * Only directories that cell_cg_create made are removed by cell_cg_destroy.
+ * Only directories that cell made are removed by cell_cg_destroy: the
+ * container's own with its subtree, and its parents once empty, also when
+ * another container made them (they carry cell's xattr mark).
  */
 #ifndef CELL_CGROUP_H
 #define CELL_CGROUP_H
@@ -38,6 +40,14 @@ const char *cell_cg_layout_name(enum cell_cg_layout l);
 
 int cell_cg_create(const char *cgroups_path, const char *id, struct cell_cgroup **out,
                    struct cell_err *err);
+/* cell_cg_create in two steps, so that a crash between them leaves a record:
+ * plan resolves the paths and lists (in what cell_cg_serialize writes) the
+ * directories that do not exist yet; make creates them (marking each one it
+ * made with the xattr trusted.cell.made, user.cell.made when not root, and
+ * retrying when a parent vanishes under a concurrent delete).  On failure
+ * make removes what it made. */
+int cell_cg_plan(const char *cgroups_path, const char *id, struct cell_cgroup **out, struct cell_err *err);
+int cell_cg_make(struct cell_cgroup *cg, struct cell_err *err);
 /* Re-open from the text of cell_cg_serialize (kept in state.json). */
 int cell_cg_open(const char *serialized, struct cell_cgroup **out, struct cell_err *err);
 char *cell_cg_serialize(const struct cell_cgroup *cg); /* malloc'd JSON text, NULL on ENOMEM */
@@ -75,10 +85,13 @@ int cell_cg_is_frozen(const struct cell_cgroup *cg, bool *frozen, struct cell_er
 int cell_cg_pids(const struct cell_cgroup *cg, pid_t **pids, size_t *n, struct cell_err *err);
 /* Signal every process.  v2 SIGKILL uses cgroup.kill when present; else the
  * cgroup is frozen, every pid signalled, and thawed again (always thawed
- * after SIGKILL, even if it was frozen before, so the kill lands). */
+ * after SIGKILL, even if it was frozen before, so the kill lands).  SIGKILL
+ * also reaches processes found in any of the container's hierarchies, moving
+ * them back into the container's cgroup in every hierarchy first: one frozen
+ * in another freezer cgroup is thawed by the move.  Bounded in time. */
 int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err);
-/* rmdir the directories we created (and any sub-cgroups below them),
- * bottom-up, retrying on EBUSY. */
+/* rmdir the container's directory if cell made it (and any sub-cgroups below
+ * it), bottom-up, retrying on EBUSY, then the empty parents cell made. */
 int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err);
 void cell_cg_free(struct cell_cgroup *cg);
 

@@ -30,12 +30,21 @@ int cell_cg_resolve(enum cell_cg_layout layout, const char *proc_cgroup, const c
 int cell_cg_create_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
                       struct cell_cgroup **out, struct cell_err *err);
 
+int cell_cg_plan_as(enum cell_cg_layout layout, const char *cgroups_path, const char *id,
+                    struct cell_cgroup **out, struct cell_err *err);
+
 /* Expand a systemd "slice:prefix:name" path to a cgroupfs path. */
 int cell_cg_systemd_path(const char *spec, char *out, size_t outlen, struct cell_err *err);
 
 /* Hierarchy holding a controller ("" = cgroup2), or NULL. */
 struct cell_cg_hier *cell_cg_hier_for(const struct cell_cgroup *cg, const char *controller);
 bool cell_cg_hier_has(const struct cell_cg_hier *h, const char *controller);
+
+/* Creation records, shared with teardown.c: is dir in h->created; does it
+ * carry cell's "made by cell" xattr; rmdir retrying EBUSY (~1 s). */
+bool cell_cg_in_created(const struct cell_cg_hier *h, const char *dir);
+bool cell_cg_is_marked(const char *dir);
+int cell_cg_rmdir_retry(const char *dir);
 
 /* Small file helpers (path-naming errors). */
 int cell_cg_read(const char *path, char **out, struct cell_err *err);

@@ -633,20 +633,27 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   st.owner = geteuid();
   char *ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
   st.annotations = ann;
-  if (!o->no_cgroups) {
-    if (cell_cg_create(s->cgroups_path, o->id, &cg, err) < 0) {
-      /* Rootless without delegated cgroups: run without one, as rootless runc
-       * does, unless limits were asked for. */
-      bool denied = err->errnum == EACCES || err->errnum == EPERM || err->errnum == EROFS;
-      if (!(geteuid() != 0 && denied && !s->resources)) {
-        cell_error_wrap(err, "linux.cgroupsPath");
-        free(ann);
-        goto out;
-      }
-      cell_debug("rootless: no cgroup (%s)", err->msg);
+  /* The cgroups are recorded in state.json before they are made, so that
+   * delete --force cleans a create killed at any point. */
+  if (!o->no_cgroups && cell_cg_plan(s->cgroups_path, o->id, &cg, err) == 0) {
+    st.cgroup = cell_cg_serialize(cg);
+    if (cell_state_save(dirfd, &st, err) < 0) goto out_st;
+    if (cell_cg_make(cg, err) < 0) {
+      cell_cg_free(cg);
       cg = NULL;
     }
-    if (cg) st.cgroup = cell_cg_serialize(cg);
+  }
+  if (!o->no_cgroups && !cg) {
+    /* Rootless without delegated cgroups: run without one, as rootless runc
+     * does, unless limits were asked for. */
+    bool denied = err->errnum == EACCES || err->errnum == EPERM || err->errnum == EROFS;
+    if (!(geteuid() != 0 && denied && !s->resources)) {
+      cell_error_wrap(err, "linux.cgroupsPath");
+      goto out_st;
+    }
+    cell_debug("rootless: no cgroup (%s)", err->msg);
+    free(st.cgroup);
+    st.cgroup = NULL;
   }
   phase("cgroup created");
   /* Saved before any process exists so that delete --force can clean a half-made container. */
@@ -743,6 +750,10 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   }
   close(socks[1]);
   socks[1] = -1;
+  /* the init's pid, for a delete --force after this process is killed */
+  st.pid = pid;
+  st.start_time = cell_proc_start_time(pid);
+  if (cell_state_save(dirfd, &st, err) < 0) goto out_kill;
   phase("init cloned");
   if (cell_spec_has_ns(s, CLONE_NEWUSER) && !p.user_join) {
     if (s->ngidmap) {
@@ -826,6 +837,7 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
   st.start_time = cell_proc_start_time(init);
   if (cell_state_save(dirfd, &st, err) < 0) goto out_kill;
   if (o->pid_file && cell_write_pid_file(o->pid_file, init, err) < 0) goto out_kill;
+  if (cell_state_created(dirfd, o->id, err) < 0) goto out_kill;
   out->pid = init;
   rc = 0;
   goto out_st;

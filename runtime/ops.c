@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,7 +24,8 @@
 #include "spec.h"
 
 enum cell_status cell_container_status(int dirfd, const struct cell_state *st) {
-  if (!cell_state_pid_alive(st)) return CELL_STOPPED;
+  /* a create that did not finish (its lock is ours now): nothing to start */
+  if (cell_state_half_made(dirfd) || !cell_state_pid_alive(st)) return CELL_STOPPED;
   struct stat sb;
   if (fstatat(dirfd, "exec.fifo", &sb, 0) == 0) return CELL_CREATED;
   if (st->cgroup) {
@@ -181,12 +183,59 @@ int cell_container_kill(const char *root, const char *id, int sig, bool all, str
   return rc;
 }
 
+/* Past the point of no return of exit (PF_EXITING): a pid namespace's init
+ * stays so until every process of the namespace has been reaped, which may
+ * take a host's slow reaper a while; it holds no cgroup by then. */
+static bool pid_exiting(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  for (int field = 2; p && *p && field < 9; p++)
+    if (*p == ' ') field++;
+  return p && (strtoul(p, NULL, 10) & 0x4 /* PF_EXITING */);
+}
+
 static void wait_gone(const struct cell_state *st) {
-  for (int i = 0; i < 2000 && cell_state_pid_alive(st); i++) {
+  for (int i = 0; i < 2000 && cell_state_pid_alive(st) && !pid_exiting(st->pid); i++) {
     waitpid(st->pid, NULL, WNOHANG);
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
   }
+}
+
+/* Kill every process of the container: through its cgroups (strays in other
+ * freezer cgroups included) and its init's pid (checked by start time, so a
+ * reused pid is never hit), then remove its cgroups.  Every wait is bounded;
+ * cgroups that stay busy are an error, and the state is kept for a retry. */
+static int delete_processes(const struct cell_state *st, struct cell_err *err) {
+  struct cell_cgroup *cg = NULL;
+  struct cell_err e = {0};
+  if (open_cg(st, &cg, &e) < 0) {
+    cell_warn("%s", e.msg);
+    cg = NULL;
+  }
+  int rc = 0;
+  for (int round = 0; round < 3; round++) {
+    if (cg) cell_cg_kill_all(cg, SIGKILL, &e);
+    if (cell_state_pid_alive(st)) kill(st->pid, SIGKILL);
+    wait_gone(st);
+    if (!cg) break;
+    int tries;
+    for (tries = 0; tries < 10 && cell_cg_destroy(cg, &e) < 0; tries++) {
+      struct timespec ts = {0, 10000000};
+      nanosleep(&ts, NULL);
+    }
+    if (tries < 10) break;
+    if (round == 2) rc = cell_error(err, e.errnum, "delete %s: %s (state kept: delete --force again)", st->id, e.msg);
+  }
+  if (cg) cell_cg_free(cg);
+  return rc;
 }
 
 int cell_container_delete(const char *root, const char *id, bool force, struct cell_err *err) {
@@ -205,11 +254,11 @@ int cell_container_delete(const char *root, const char *id, bool force, struct c
     return force ? 0 : -1;
   }
   if (cell_state_load(dfd, id, &st, err) < 0) {
-    /* A half-made container without state: just remove what is there. */
+    /* state.json unreadable: nothing recorded to clean but the directory */
     close(dfd);
     int r = cell_state_remove(rootfd, id, err);
     close(rootfd);
-    return force ? 0 : r;
+    return r;
   }
   int rc = 0;
   enum cell_status s = cell_container_status(dfd, &st);
@@ -217,28 +266,11 @@ int cell_container_delete(const char *root, const char *id, bool force, struct c
     rc = cell_error(err, 0, "cannot delete container %s that is not stopped: %s", id, cell_status_name(s));
     goto out;
   }
-  struct cell_cgroup *cg = NULL;
-  if (open_cg(&st, &cg, err) < 0) cg = NULL;
-  if (s != CELL_STOPPED) {
-    if (cg) cell_cg_kill_all(cg, SIGKILL, err);
-    if (st.pid > 0 && cell_state_pid_alive(&st)) kill(st.pid, SIGKILL);
-    wait_gone(&st);
-  } else if (cg) {
-    /* processes left behind by a stopped init (e.g. a shared pid namespace) */
-    struct cell_err e;
-    cell_cg_kill_all(cg, SIGKILL, &e);
-  }
-  if (cg) {
-    struct cell_err e = {0};
-    int tries;
-    for (tries = 0; tries < 50 && cell_cg_destroy(cg, &e) < 0; tries++) {
-      struct timespec ts = {0, 10000000};
-      nanosleep(&ts, NULL);
-    }
-    if (tries == 50) cell_warn("%s", e.msg);
-    cell_cg_free(cg);
-  }
-  hooks_warn(dfd, &st, "poststop", CELL_STOPPED);
+  /* also for a stopped one: processes left by its init (a shared pid
+   * namespace) or by a create that was killed */
+  rc = delete_processes(&st, err);
+  if (rc < 0) goto out;
+  if (!cell_state_half_made(dfd)) hooks_warn(dfd, &st, "poststop", CELL_STOPPED);
   rc = cell_state_remove(rootfd, id, err);
 out:
   cell_state_free(&st);
@@ -319,7 +351,10 @@ int cell_container_list(const char *root, struct cell_state **out, enum cell_sta
     int dfd = openat(rfd, names[i], O_DIRECTORY | O_RDONLY | O_CLOEXEC);
     struct cell_err e;
     if (dfd >= 0 && cell_state_load(dfd, names[i], &(*out)[*n], &e) == 0) {
-      (*status)[*n] = cell_container_status(dfd, &(*out)[*n]);
+      enum cell_status s = cell_container_status(dfd, &(*out)[*n]);
+      /* a create still holding its lock is in progress; one that died is stopped */
+      if (cell_state_half_made(dfd) && flock(dfd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) s = CELL_CREATING;
+      (*status)[*n] = s;
       (*n)++;
     }
     if (dfd >= 0) close(dfd);

@@ -53,13 +53,32 @@ int cell_state_create_dir(int rootfd, const char *id, struct cell_err *err) {
     if (errno == EEXIST) return cell_error(err, 0, "container with id %s already exists", id);
     return cell_error(err, errno, "create state directory for %s", id);
   }
+  /* From here on the directory is the container: whatever happens to this
+   * process, state, list and delete --force find it. */
   int fd = openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (fd < 0) return cell_error(err, errno, "open state directory for %s", id);
   if (flock(fd, LOCK_EX) < 0) {
     close(fd);
     return cell_error(err, errno, "lock state directory for %s", id);
   }
+  int m = openat(fd, CELL_STATE_CREATING, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (m < 0) {
+    close(fd);
+    return cell_error(err, errno, "create %s/%s", id, CELL_STATE_CREATING);
+  }
+  close(m);
   return fd;
+}
+
+int cell_state_created(int dirfd, const char *id, struct cell_err *err) {
+  if (unlinkat(dirfd, CELL_STATE_CREATING, 0) < 0 && errno != ENOENT)
+    return cell_error(err, errno, "remove %s/%s", id, CELL_STATE_CREATING);
+  return 0;
+}
+
+bool cell_state_half_made(int dirfd) {
+  struct stat sb;
+  return fstatat(dirfd, CELL_STATE_CREATING, &sb, 0) == 0;
 }
 
 int cell_state_lock(int rootfd, const char *id, struct cell_err *err) {
@@ -72,9 +91,11 @@ int cell_state_lock(int rootfd, const char *id, struct cell_err *err) {
     close(fd);
     return cell_error(err, errno, "lock state directory for %s", id);
   }
-  /* A concurrent delete may have removed it while we waited. */
-  struct stat sb;
-  if (fstatat(fd, "state.json", &sb, 0) < 0 && fstatat(fd, ".creating", &sb, 0) < 0) {
+  /* A concurrent delete may have removed it while we waited (a directory
+   * still in place is a container, however far its create got). */
+  struct stat locked, now;
+  if (fstat(fd, &locked) < 0 || fstatat(rootfd, id, &now, AT_SYMLINK_NOFOLLOW) < 0 || locked.st_ino != now.st_ino ||
+      locked.st_dev != now.st_dev) {
     close(fd);
     return cell_error(err, 0, "container does not exist: %s", id);
   }
@@ -151,10 +172,12 @@ static char *read_all(int fd, size_t *len) {
 int cell_state_load(int dirfd, const char *id, struct cell_state *st, struct cell_err *err) {
   memset(st, 0, sizeof *st);
   int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return cell_error(err, 0, "container does not exist: %s", id);
-    return cell_error(err, errno, "read state of %s", id);
+  if (fd < 0 && errno == ENOENT) {
+    /* a create killed before its first save: no cgroup, no process yet */
+    snprintf(st->id, sizeof st->id, "%s", id);
+    return 0;
   }
+  if (fd < 0) return cell_error(err, errno, "read state of %s", id);
   char *text = read_all(fd, NULL);
   close(fd);
   if (!text) return cell_error(err, errno, "read state of %s", id);
@@ -205,8 +228,31 @@ static int rm_rf_at(int dirfd, const char *name) {
   return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* state.json and the creating marker go last, then the directory: a delete
+ * killed half-way leaves a record that the next one completes. */
 int cell_state_remove(int rootfd, const char *id, struct cell_err *err) {
-  if (rm_rf_at(rootfd, id) < 0) return cell_error(err, errno, "remove state directory of %s", id);
+  int fd = openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    return cell_error(err, errno, "remove state directory of %s", id);
+  }
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return cell_error(err, errno, "remove state directory of %s", id);
+  }
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *n = de->d_name;
+    if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "state.json") || !strcmp(n, CELL_STATE_CREATING)) continue;
+    if (de->d_type == DT_DIR) rm_rf_at(fd, n);
+    else unlinkat(fd, n, 0);
+  }
+  unlinkat(fd, "state.json", 0);
+  unlinkat(fd, CELL_STATE_CREATING, 0);
+  closedir(d);
+  if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return cell_error(err, errno, "remove state directory of %s", id);
   return 0;
 }
 

@@ -31,15 +31,29 @@ int cell_id_valid(const char *id, struct cell_err *err);
 /* Opens (and optionally creates) <root>, returns a dirfd. */
 int cell_root_open(const char *root, bool create, struct cell_err *err);
 
+/* A create in progress, or killed: <root>/<id>/.creating exists from the
+ * directory's creation until the create succeeded.  Such a container's
+ * status is "stopped" ("creating" in list while its create holds the lock);
+ * delete --force removes whatever it got to: the state is written before
+ * any cgroup is made (with the cgroups it is about to make), and again with
+ * the init's pid as soon as it exists. */
+#define CELL_STATE_CREATING ".creating"
+
 /* Creates <root>/<id> exclusively ("container with id exists: ID" on clash),
- * locks it and returns its dirfd. */
+ * locks it, marks it creating and returns its dirfd. */
 int cell_state_create_dir(int rootfd, const char *id, struct cell_err *err);
-/* Opens and locks <root>/<id>; "container does not exist" when missing. */
+/* The create finished: removes the creating mark. */
+int cell_state_created(int dirfd, const char *id, struct cell_err *err);
+bool cell_state_half_made(int dirfd);
+/* Opens and locks <root>/<id>; "container does not exist" when missing.
+ * Any directory there is a container, even one without state.json. */
 int cell_state_lock(int rootfd, const char *id, struct cell_err *err);
 int cell_state_save(int dirfd, const struct cell_state *st, struct cell_err *err);
+/* A missing state.json (a create killed before its first save) loads as an
+ * empty state: pid 0, no cgroup. */
 int cell_state_load(int dirfd, const char *id, struct cell_state *st, struct cell_err *err);
 void cell_state_free(struct cell_state *st);
-/* Removes <root>/<id> and everything in it. */
+/* Removes <root>/<id> and everything in it, state.json and .creating last. */
 int cell_state_remove(int rootfd, const char *id, struct cell_err *err);
 
 /* Status from the pid, its start time, the exec fifo and the freezer. */

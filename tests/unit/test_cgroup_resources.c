@@ -37,7 +37,7 @@ static int render_str(const char *json, bool v2, const char *enabled, struct cel
     printf("# bad test json: %s\n", json);
     exit(1);
   }
-  int r = cell_cg_render(j, v2, enabled, p, e);
+  int r = cell_cg_render(j, v2 ? &cell_cg_driver_v2 : &cell_cg_driver_v1, enabled, p, e);
   cJSON_Delete(j);
   return r;
 }
@@ -87,7 +87,7 @@ int main(void) {
   cJSON *res = cJSON_Parse(json);
   CHECK(res != NULL, "fixture parses");
 
-  CHECK(cell_cg_render(res, false, NULL, &p, &e) == 0, "v1 render");
+  CHECK(cell_cg_render(res, &cell_cg_driver_v1, NULL, &p, &e) == 0, "v1 render");
   char *got = dump(&p), *want = fixture(FIX "resources_v1.expected");
   CHECK_STR(got, want, "v1: every resource to the right file and value");
   CHECK(strstr(p.warnings, "memory.kernel ") && strstr(p.warnings, "kernelTCP"), "v1: kernel/kernelTCP warned");
@@ -96,7 +96,7 @@ int main(void) {
   free(want);
   cell_cg_plan_free(&p);
 
-  CHECK(cell_cg_render(res, true, "cpuset cpu io memory hugetlb pids rdma", &p, &e) == 0, "v2 render");
+  CHECK(cell_cg_render(res, &cell_cg_driver_v2, "cpuset cpu io memory hugetlb pids rdma", &p, &e) == 0, "v2 render");
   if (p.n == 0) printf("# %s\n", e.msg);
   got = dump(&p);
   want = fixture(FIX "resources_v2.expected");
@@ -145,7 +145,7 @@ int main(void) {
   bad("{\"unified\":{\"memory.max\":5}}", true, "value must be a string");
   {
     cJSON *j = cJSON_Parse("{\"unified\":{\"memory.max\":\"5\"}}");
-    CHECK(cell_cg_render(j, false, NULL, &p, &e) == -1 && strstr(e.msg, "need cgroup v2"), "unified on legacy refused");
+    CHECK(cell_cg_render(j, &cell_cg_driver_v1, NULL, &p, &e) == -1 && strstr(e.msg, "need cgroup v2"), "unified on legacy refused");
     cJSON_Delete(j);
   }
 

@@ -170,5 +170,27 @@ int main(void) {
   bad("{\"devices\":[{\"type\":\"c\"}]}", true, "linux.resources.devices[0].allow: required boolean");
   bad("{\"pids\":{\"limit\":1.5}}", false, "linux.resources.pids.limit: must be an integer");
   bad("[1]", false, "linux.resources: must be an object");
+
+  /* driver selection: once, from the layout; systemd has a slot but no driver */
+  CHECK(cell_cg_driver_for(CELL_CG_UNIFIED) == &cell_cg_driver_v2 &&
+            cell_cg_driver_for(CELL_CG_HYBRID) == &cell_cg_driver_v1 &&
+            cell_cg_driver_for(CELL_CG_LEGACY) == &cell_cg_driver_v1,
+        "unified -> v2 driver, hybrid and legacy -> v1 driver");
+  {
+    const struct cell_cg_driver *d = NULL;
+    CHECK(cell_cg_driver_select(CELL_CG_HYBRID, false, &d, &e) == 0 && d == &cell_cg_driver_v1, "select cgroupfs v1");
+    d = NULL;
+    CHECK(cell_cg_driver_systemd == NULL && cell_cg_driver_select(CELL_CG_UNIFIED, true, &d, &e) == -1 && !d &&
+              strstr(e.msg, "systemd cgroup driver: not implemented"),
+          "the systemd driver is refused with a clear error, not faked");
+  }
+  /* every op of both drivers is filled in */
+  for (int i = 0; i < 2; i++) {
+    const struct cell_cg_driver *d = i ? &cell_cg_driver_v2 : &cell_cg_driver_v1;
+    CHECK(d->name && d->hier && d->memory && d->cpu && d->blkio_weight && d->blkio_leaf_weight && d->blkio_throttle &&
+              d->hugetlb && d->network && d->devices && d->mem_usage_file && d->oom_events_file && d->stats &&
+              d->freeze && d->is_frozen,
+          i ? "v2 driver complete" : "v1 driver complete");
+  }
   UNIT_DONE();
 }

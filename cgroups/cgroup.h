@@ -102,6 +102,11 @@ const char *cell_cg_path(const struct cell_cgroup *cg, const char *controller);
 enum cell_cg_layout cell_cg_get_layout(const struct cell_cgroup *cg);
 
 /* ---- resources (linux.resources of the OCI runtime-spec) ---- */
+/* Warnings (fields ignored on this cgroup version) go to fn, once per
+ * apply/update; the runtime passes them to its logger.  NULL (the default)
+ * drops them. */
+typedef void (*cell_cg_warn_fn)(const char *msg);
+void cell_cg_set_warn(cell_cg_warn_fn fn);
 int cell_cg_apply_resources(struct cell_cgroup *cg, const cJSON *resources, struct cell_err *err);
 /* Apply; on any failure restore the values read before, so nothing is
  * half-applied. */

@@ -72,13 +72,94 @@ struct cell_cg_plan {
 };
 void cell_cg_plan_free(struct cell_cg_plan *p);
 
-/* v2 = true renders for cgroup v2 files, else for v1 files.  `enabled` (may
- * be NULL = everything allowed) lists the v2 controllers usable for the
- * "unified" key check. */
-int cell_cg_render(const cJSON *resources, bool v2, const char *enabled, struct cell_cg_plan *plan,
-                   struct cell_err *err);
+/* ---- cgroup drivers ----
+ * resources.c parses and validates linux.resources (the rules common to every
+ * cgroup version) and asks the driver which file gets which value; the
+ * driver also knows the version's stats files and freezer.  One driver per
+ * cgroupfs version (driver_v1.c, driver_v2.c), chosen once from the layout
+ * by cell_cg_driver_for().  Model: crun's cgroup-v1.c / cgroup-v2.c split. */
+struct cell_cg_driver;
+
+/* linux.resources.memory after the common checks; h* = 1 when given
+ * (0 = unset, which "limit": 0 and "swap": 0 also mean). */
+struct cell_cg_mem {
+  int hl, hr, hs, hw;
+  long long limit, res, swap, swappiness;
+};
+/* linux.resources.cpu after the common checks (cpus/mems are rendered by
+ * resources.c into the hierarchy named by hier("cpuset")). */
+struct cell_cg_cpu {
+  int hs, hq, hp, hb, hrr, hrp, hi;
+  long long shares, quota, period, burst, rtr, rtp, idle;
+};
+/* blockIO throttle lists, in this order (index passed to blkio_throttle) */
+enum cell_cg_throttle { CELL_CG_THR_READ_BPS, CELL_CG_THR_WRITE_BPS, CELL_CG_THR_READ_IOPS, CELL_CG_THR_WRITE_IOPS };
+
+struct cell_cg_driver {
+  const char *name; /* "cgroupfs v1", "cgroupfs v2" */
+  /* Hierarchy (cell_cg_kv.controller) holding a v1-named controller's
+   * files: the controller itself on v1, "" (the cgroup2 dir) on v2. */
+  const char *(*hier)(const char *controller);
+  /* rendering; `field` names the config field of the value */
+  int (*memory)(const cJSON *m, const struct cell_cg_mem *mem, struct cell_cg_plan *p, struct cell_err *err);
+  int (*cpu)(const struct cell_cg_cpu *c, struct cell_cg_plan *p, struct cell_err *err);
+  /* maj < 0: the cgroup-wide weight (blockIO.weight / leafWeight) */
+  int (*blkio_weight)(struct cell_cg_plan *p, const char *field, long long maj, long long min, long long w,
+                      struct cell_err *err);
+  int (*blkio_leaf_weight)(struct cell_cg_plan *p, const char *field, long long maj, long long min, long long w,
+                           struct cell_err *err);
+  int (*blkio_throttle)(struct cell_cg_plan *p, const char *field, enum cell_cg_throttle t, long long maj,
+                        long long min, long long rate, struct cell_err *err);
+  int (*hugetlb)(struct cell_cg_plan *p, const char *field, const char *pagesize, long long limit,
+                 struct cell_err *err);
+  /* has_cls: classID given; priorities may be NULL */
+  int (*network)(const cJSON *priorities, int has_cls, long long cls, struct cell_cg_plan *p, struct cell_err *err);
+  /* p->dev/p->ndev hold the parsed rules: turn them into files or a program */
+  int (*devices)(struct cell_cg_plan *p, struct cell_err *err);
+  /* memory.checkBeforeUpdate reads this file (in hier("memory")) */
+  const char *mem_usage_file;
+  /* the file (in hier("memory")) with the "oom_kill N" line */
+  const char *oom_events_file;
+  int (*stats)(const struct cell_cgroup *cg, cJSON *data, struct cell_err *err);
+  int (*freeze)(struct cell_cgroup *cg, bool frozen, struct cell_err *err);
+  int (*is_frozen)(const struct cell_cgroup *cg, bool *frozen, struct cell_err *err);
+};
+extern const struct cell_cg_driver cell_cg_driver_v1, cell_cg_driver_v2;
+/* The slot for a systemd driver (transient units over D-Bus, as runc's and
+ * crun's systemd managers): not written yet, so NULL.  Today
+ * "slice:prefix:name" cgroupsPaths are expanded to cgroupfs paths
+ * (cell_cg_systemd_path) and handled by the cgroupfs drivers. */
+extern const struct cell_cg_driver *const cell_cg_driver_systemd;
+
+/* The cgroupfs driver for a layout: v2 for unified, v1 for hybrid/legacy. */
+const struct cell_cg_driver *cell_cg_driver_for(enum cell_cg_layout layout);
+/* Choose the driver: systemd = true asks for the systemd driver, which is
+ * refused with a clear error while cell_cg_driver_systemd is NULL. */
+int cell_cg_driver_select(enum cell_cg_layout layout, bool systemd, const struct cell_cg_driver **out,
+                          struct cell_err *err);
+/* The cgroup's driver (from its layout). */
+const struct cell_cg_driver *cell_cg_drv(const struct cell_cgroup *cg);
+
+/* Render for a driver's files.  `enabled` (may be NULL = everything
+ * allowed) lists the v2 controllers usable for the "unified" key check. */
+int cell_cg_render(const cJSON *resources, const struct cell_cg_driver *drv, const char *enabled,
+                   struct cell_cg_plan *plan, struct cell_err *err);
 /* The standard cpu.shares -> cpu.weight conversion; 0 stays 0 (unset). */
 unsigned long long cell_cg_shares_to_weight(unsigned long long shares);
+
+/* Rendering helpers shared by resources.c and the drivers.  cell_cg_add
+ * appends (controller, file, value) to the plan; cell_cg_warn records an
+ * ignored field in p->warnings (handed to the caller, see
+ * cell_cg_apply_resources).  The getters return 1 if the member is present,
+ * 0 if absent/null, -1 on a type error named by field. */
+__attribute__((format(printf, 7, 8))) int cell_cg_add(struct cell_cg_plan *p, struct cell_err *err, const char *ctrl,
+                                                      const char *file, const char *field, bool keyed,
+                                                      const char *fmt, ...);
+void cell_cg_warn(struct cell_cg_plan *p, const char *field, const char *why);
+int cell_cg_get_int(const cJSON *obj, const char *key, const char *field, long long min, long long *out,
+                    struct cell_err *err);
+int cell_cg_get_bool(const cJSON *obj, const char *key, const char *field, bool *out, struct cell_err *err);
+int cell_cg_get_str(const cJSON *obj, const char *key, const char *field, const char **out, struct cell_err *err);
 
 /* ---- device rules and their eBPF program ---- */
 struct cell_dev_rule {

@@ -28,9 +28,8 @@ void cell_cg_plan_free(struct cell_cg_plan *p) {
   memset(p, 0, sizeof *p);
 }
 
-__attribute__((format(printf, 7, 8))) static int add(struct cell_cg_plan *p, struct cell_err *err, const char *ctrl,
-                                                     const char *file, const char *field, bool keyed,
-                                                     const char *fmt, ...) {
+int cell_cg_add(struct cell_cg_plan *p, struct cell_err *err, const char *ctrl, const char *file, const char *field,
+                bool keyed, const char *fmt, ...) {
   if (p->n == p->cap) {
     size_t nc = p->cap ? p->cap * 2 : 16;
     struct cell_cg_kv *nk = realloc(p->kv, nc * sizeof *nk);
@@ -58,16 +57,14 @@ __attribute__((format(printf, 7, 8))) static int add(struct cell_cg_plan *p, str
   return 0;
 }
 
-static void warn(struct cell_cg_plan *p, const char *field, const char *why) {
+void cell_cg_warn(struct cell_cg_plan *p, const char *field, const char *why) {
   size_t l = strlen(p->warnings);
   snprintf(p->warnings + l, sizeof p->warnings - l, "%s%s %s", l ? "; " : "", field, why);
 }
 
 /* ---------- typed field access ---------- */
 
-/* Integer member `key` of obj.  Returns 1 if present, 0 if absent/null, -1 on
- * a type error (named by field). */
-static int get_int(const cJSON *obj, const char *key, const char *field, long long min, long long *out,
+int cell_cg_get_int(const cJSON *obj, const char *key, const char *field, long long min, long long *out,
                    struct cell_err *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v || cJSON_IsNull(v)) return 0;
@@ -80,7 +77,7 @@ static int get_int(const cJSON *obj, const char *key, const char *field, long lo
   return 1;
 }
 
-static int get_bool(const cJSON *obj, const char *key, const char *field, bool *out, struct cell_err *err) {
+int cell_cg_get_bool(const cJSON *obj, const char *key, const char *field, bool *out, struct cell_err *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v || cJSON_IsNull(v)) return 0;
   if (!cJSON_IsBool(v)) return cell_error(err, 0, "%s.%s: must be a boolean", field, key);
@@ -88,7 +85,7 @@ static int get_bool(const cJSON *obj, const char *key, const char *field, bool *
   return 1;
 }
 
-static int get_str(const cJSON *obj, const char *key, const char *field, const char **out, struct cell_err *err) {
+int cell_cg_get_str(const cJSON *obj, const char *key, const char *field, const char **out, struct cell_err *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v || cJSON_IsNull(v)) return 0;
   if (!cJSON_IsString(v)) return cell_error(err, 0, "%s.%s: must be a string", field, key);
@@ -114,8 +111,6 @@ unsigned long long cell_cg_shares_to_weight(unsigned long long shares) {
   return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-static unsigned long long blkio_to_io_weight(unsigned long long w) { return 1 + ((w - 10) * 9999) / 990; }
-
 static bool list_has(const char *list, const char *w, size_t wl) {
   const char *p = list;
   while (p && *p) {
@@ -127,159 +122,143 @@ static bool list_has(const char *list, const char *w, size_t wl) {
   return false;
 }
 
-/* ---------- rendering ---------- */
+/* ---------- drivers ---------- */
 
-static int render_memory(const cJSON *m, bool v2, struct cell_cg_plan *p, struct cell_err *err) {
-#undef F
-#define F R ".memory"
-  long long limit = 0, res = 0, swap = 0, swappiness = 0, tmp;
-  int hl, hr, hs, hw;
-  bool b;
-  if ((hl = get_int(m, "limit", F, -1, &limit, err)) < 0) return -1;
-  if ((hr = get_int(m, "reservation", F, -1, &res, err)) < 0) return -1;
-  if ((hs = get_int(m, "swap", F, -1, &swap, err)) < 0) return -1;
-  if ((hw = get_int(m, "swappiness", F, 0, &swappiness, err)) < 0) return -1;
-  if (get_int(m, "kernel", F, -1, &tmp, err) < 0) return -1;
-  if (get_int(m, "kernel", F, -1, &tmp, err) == 1) warn(p, F ".kernel", "is ignored (kernel memory limits are deprecated)");
-  if (get_int(m, "kernelTCP", F, -1, &tmp, err) < 0) return -1;
-  if (get_int(m, "kernelTCP", F, -1, &tmp, err) == 1) warn(p, F ".kernelTCP", "is ignored (kernel memory limits are deprecated)");
-  if (hw == 1 && swappiness > 100)
-    return cell_error(err, 0, "%s.swappiness: %lld is out of range 0-100", F, swappiness);
-  if (hl == 1 && limit == 0) hl = 0; /* 0 = unset */
-  if (hs == 1 && swap == 0) hs = 0;
-  if (hs == 1 && swap != -1 && hl == 1 && limit != -1 && swap < limit)
-    return cell_error(err, 0, "%s.swap: memory+swap limit %lld must be >= memory.limit %lld", F, swap, limit);
-  bool check = false;
-  if (get_bool(m, "checkBeforeUpdate", F, &check, err) < 0) return -1;
-  if (check && hl == 1 && limit > 0) {
-    p->check_before_update = true;
-    p->mem_limit = limit;
-  }
-  if (!v2) {
-    if (hl == 1 && add(p, err, "memory", "memory.limit_in_bytes", F ".limit", false, "%lld", limit) < 0) return -1;
-    if (hs == 1 && add(p, err, "memory", "memory.memsw.limit_in_bytes", F ".swap", false, "%lld", swap) < 0) return -1;
-    if (hr == 1 && add(p, err, "memory", "memory.soft_limit_in_bytes", F ".reservation", false, "%lld", res) < 0)
-      return -1;
-    if (hw == 1 && add(p, err, "memory", "memory.swappiness", F ".swappiness", false, "%lld", swappiness) < 0) return -1;
-    int r = get_bool(m, "disableOOMKiller", F, &b, err);
-    if (r < 0) return -1;
-    if (r == 1 && add(p, err, "memory", "memory.oom_control", F ".disableOOMKiller", false, "%d", b ? 1 : 0) < 0)
-      return -1;
-    r = get_bool(m, "useHierarchy", F, &b, err);
-    if (r < 0) return -1;
-    if (r == 1 && add(p, err, "memory", "memory.use_hierarchy", F ".useHierarchy", false, "%d", b ? 1 : 0) < 0)
-      return -1;
+/* Indexed by enum cell_cg_layout: the one place the layout picks a driver. */
+static const struct cell_cg_driver *const by_layout[] = {
+    [CELL_CG_UNIFIED] = &cell_cg_driver_v2,
+    [CELL_CG_HYBRID] = &cell_cg_driver_v1,
+    [CELL_CG_LEGACY] = &cell_cg_driver_v1,
+};
+
+const struct cell_cg_driver *const cell_cg_driver_systemd = NULL;
+
+const struct cell_cg_driver *cell_cg_driver_for(enum cell_cg_layout layout) {
+  if ((size_t)layout >= sizeof by_layout / sizeof by_layout[0]) return &cell_cg_driver_v1;
+  return by_layout[layout];
+}
+
+int cell_cg_driver_select(enum cell_cg_layout layout, bool systemd, const struct cell_cg_driver **out,
+                          struct cell_err *err) {
+  if (systemd) {
+    if (!cell_cg_driver_systemd)
+      return cell_error(err, ENOSYS, "systemd cgroup driver: not implemented yet (use the cgroupfs manager)");
+    *out = cell_cg_driver_systemd;
     return 0;
   }
-  char v[32];
-  if (hl == 1) {
-    if (limit == -1) snprintf(v, sizeof v, "max");
-    else snprintf(v, sizeof v, "%lld", limit);
-    if (add(p, err, "", "memory.max", F ".limit", false, "%s", v) < 0) return -1;
-  }
-  /* v2 memory.swap.max holds swap alone: swap - limit */
-  if (hs == 1 || (hl == 1 && limit == -1)) {
-    if (hs == 0 || swap == -1) snprintf(v, sizeof v, "max");
-    else if (hl == 0 || limit == -1)
-      return cell_error(err, 0, "%s.swap: cannot set a swap limit without memory.limit on cgroup v2", F);
-    else snprintf(v, sizeof v, "%lld", swap - limit);
-    if (add(p, err, "", "memory.swap.max", F ".swap", false, "%s", v) < 0) return -1;
-  }
-  if (hr == 1) {
-    if (res == -1) snprintf(v, sizeof v, "max");
-    else snprintf(v, sizeof v, "%lld", res);
-    if (add(p, err, "", "memory.low", F ".reservation", false, "%s", v) < 0) return -1;
-  }
-  if (hw == 1) warn(p, F ".swappiness", "is ignored on cgroup v2");
-  if (get_bool(m, "disableOOMKiller", F, &b, err) == 1 && b) warn(p, F ".disableOOMKiller", "is ignored on cgroup v2");
-  if (get_bool(m, "useHierarchy", F, &b, err) == 1) warn(p, F ".useHierarchy", "is ignored on cgroup v2");
+  *out = cell_cg_driver_for(layout);
   return 0;
 }
 
-static int render_cpu(const cJSON *c, bool v2, struct cell_cg_plan *p, struct cell_err *err) {
+const struct cell_cg_driver *cell_cg_drv(const struct cell_cgroup *cg) { return cell_cg_driver_for(cg->layout); }
+
+/* ---------- rendering: the checks common to every driver ---------- */
+
+static int render_memory(const cJSON *m, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                         struct cell_err *err) {
+#undef F
+#define F R ".memory"
+  struct cell_cg_mem mem = {0};
+  long long tmp;
+  if ((mem.hl = cell_cg_get_int(m, "limit", F, -1, &mem.limit, err)) < 0) return -1;
+  if ((mem.hr = cell_cg_get_int(m, "reservation", F, -1, &mem.res, err)) < 0) return -1;
+  if ((mem.hs = cell_cg_get_int(m, "swap", F, -1, &mem.swap, err)) < 0) return -1;
+  if ((mem.hw = cell_cg_get_int(m, "swappiness", F, 0, &mem.swappiness, err)) < 0) return -1;
+  if (cell_cg_get_int(m, "kernel", F, -1, &tmp, err) < 0) return -1;
+  if (cell_cg_get_int(m, "kernel", F, -1, &tmp, err) == 1)
+    cell_cg_warn(p, F ".kernel", "is ignored (kernel memory limits are deprecated)");
+  if (cell_cg_get_int(m, "kernelTCP", F, -1, &tmp, err) < 0) return -1;
+  if (cell_cg_get_int(m, "kernelTCP", F, -1, &tmp, err) == 1)
+    cell_cg_warn(p, F ".kernelTCP", "is ignored (kernel memory limits are deprecated)");
+  if (mem.hw == 1 && mem.swappiness > 100)
+    return cell_error(err, 0, "%s.swappiness: %lld is out of range 0-100", F, mem.swappiness);
+  if (mem.hl == 1 && mem.limit == 0) mem.hl = 0; /* 0 = unset */
+  if (mem.hs == 1 && mem.swap == 0) mem.hs = 0;
+  if (mem.hs == 1 && mem.swap != -1 && mem.hl == 1 && mem.limit != -1 && mem.swap < mem.limit)
+    return cell_error(err, 0, "%s.swap: memory+swap limit %lld must be >= memory.limit %lld", F, mem.swap, mem.limit);
+  bool check = false;
+  if (cell_cg_get_bool(m, "checkBeforeUpdate", F, &check, err) < 0) return -1;
+  if (check && mem.hl == 1 && mem.limit > 0) {
+    p->check_before_update = true;
+    p->mem_limit = mem.limit;
+  }
+  return drv->memory(m, &mem, p, err);
+}
+
+static int render_cpu(const cJSON *c, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                      struct cell_err *err) {
 #undef F
 #define F R ".cpu"
-  long long shares = 0, quota = 0, period = 0, burst = 0, rtr = 0, rtp = 0, idle = 0;
-  int hs, hq, hp, hb, hrr, hrp, hi;
+  struct cell_cg_cpu v = {0};
   const char *cpus = NULL, *mems = NULL;
-  if ((hs = get_int(c, "shares", F, 0, &shares, err)) < 0) return -1;
-  if ((hq = get_int(c, "quota", F, -1, &quota, err)) < 0) return -1;
-  if ((hp = get_int(c, "period", F, 0, &period, err)) < 0) return -1;
-  if ((hb = get_int(c, "burst", F, 0, &burst, err)) < 0) return -1;
-  if ((hrr = get_int(c, "realtimeRuntime", F, -1, &rtr, err)) < 0) return -1;
-  if ((hrp = get_int(c, "realtimePeriod", F, 0, &rtp, err)) < 0) return -1;
-  if ((hi = get_int(c, "idle", F, 0, &idle, err)) < 0) return -1;
-  if (get_str(c, "cpus", F, &cpus, err) < 0 || get_str(c, "mems", F, &mems, err) < 0) return -1;
-  if (hi == 1 && idle > 1) return cell_error(err, 0, "%s.idle: %lld must be 0 or 1", F, idle);
+  if ((v.hs = cell_cg_get_int(c, "shares", F, 0, &v.shares, err)) < 0) return -1;
+  if ((v.hq = cell_cg_get_int(c, "quota", F, -1, &v.quota, err)) < 0) return -1;
+  if ((v.hp = cell_cg_get_int(c, "period", F, 0, &v.period, err)) < 0) return -1;
+  if ((v.hb = cell_cg_get_int(c, "burst", F, 0, &v.burst, err)) < 0) return -1;
+  if ((v.hrr = cell_cg_get_int(c, "realtimeRuntime", F, -1, &v.rtr, err)) < 0) return -1;
+  if ((v.hrp = cell_cg_get_int(c, "realtimePeriod", F, 0, &v.rtp, err)) < 0) return -1;
+  if ((v.hi = cell_cg_get_int(c, "idle", F, 0, &v.idle, err)) < 0) return -1;
+  if (cell_cg_get_str(c, "cpus", F, &cpus, err) < 0 || cell_cg_get_str(c, "mems", F, &mems, err) < 0) return -1;
+  if (v.hi == 1 && v.idle > 1) return cell_error(err, 0, "%s.idle: %lld must be 0 or 1", F, v.idle);
   for (const char *s = cpus; s && *s; s++)
     if (!strchr("0123456789,- ", *s)) return cell_error(err, 0, "%s.cpus: \"%s\" is not a CPU list", F, cpus);
   for (const char *s = mems; s && *s; s++)
     if (!strchr("0123456789,- ", *s)) return cell_error(err, 0, "%s.mems: \"%s\" is not a node list", F, mems);
-  if (hs == 1 && shares == 0) hs = 0;
-  if (hq == 1 && quota == 0) hq = 0;
-  if (hp == 1 && period == 0) hp = 0;
-  if (!v2) {
-    if (hs == 1 && add(p, err, "cpu", "cpu.shares", F ".shares", false, "%lld", shares) < 0) return -1;
-    if (hp == 1 && add(p, err, "cpu", "cpu.cfs_period_us", F ".period", false, "%lld", period) < 0) return -1;
-    if (hq == 1 && add(p, err, "cpu", "cpu.cfs_quota_us", F ".quota", false, "%lld", quota) < 0) return -1;
-    if (hb == 1 && add(p, err, "cpu", "cpu.cfs_burst_us", F ".burst", false, "%lld", burst) < 0) return -1;
-    if (hrp == 1 && rtp && add(p, err, "cpu", "cpu.rt_period_us", F ".realtimePeriod", false, "%lld", rtp) < 0)
-      return -1;
-    if (hrr == 1 && add(p, err, "cpu", "cpu.rt_runtime_us", F ".realtimeRuntime", false, "%lld", rtr) < 0) return -1;
-    if (hi == 1 && add(p, err, "cpu", "cpu.idle", F ".idle", false, "%lld", idle) < 0) return -1;
-  } else {
-    if (hs == 1) {
-      if (shares < 2 || shares > 262144)
-        return cell_error(err, 0, "%s.shares: %lld is out of range 2-262144", F, shares);
-      if (add(p, err, "", "cpu.weight", F ".shares", false, "%llu",
-              cell_cg_shares_to_weight((unsigned long long)shares)) < 0)
-        return -1;
-    }
-    if (hq == 1 || hp == 1) {
-      char v[64];
-      int n = (hq == 1 && quota > 0) ? snprintf(v, sizeof v, "%lld", quota) : snprintf(v, sizeof v, "max");
-      if (hp == 1) snprintf(v + n, sizeof v - (size_t)n, " %lld", period);
-      if (add(p, err, "", "cpu.max", hq == 1 ? F ".quota" : F ".period", false, "%s", v) < 0) return -1;
-    }
-    if (hb == 1 && add(p, err, "", "cpu.max.burst", F ".burst", false, "%lld", burst) < 0) return -1;
-    if ((hrr == 1 && rtr != 0) || (hrp == 1 && rtp != 0))
-      return cell_error(err, 0, "%s.%s: realtime scheduling limits are not supported on cgroup v2", F,
-                        hrr == 1 ? "realtimeRuntime" : "realtimePeriod");
-    if (hi == 1 && add(p, err, "", "cpu.idle", F ".idle", false, "%lld", idle) < 0) return -1;
-  }
-  const char *cs = v2 ? "" : "cpuset";
-  if (cpus && *cpus && add(p, err, cs, "cpuset.cpus", F ".cpus", false, "%s", cpus) < 0) return -1;
-  if (mems && *mems && add(p, err, cs, "cpuset.mems", F ".mems", false, "%s", mems) < 0) return -1;
+  if (v.hs == 1 && v.shares == 0) v.hs = 0;
+  if (v.hq == 1 && v.quota == 0) v.hq = 0;
+  if (v.hp == 1 && v.period == 0) v.hp = 0;
+  if (drv->cpu(&v, p, err) < 0) return -1;
+  const char *cs = drv->hier("cpuset");
+  if (cpus && *cpus && cell_cg_add(p, err, cs, "cpuset.cpus", F ".cpus", false, "%s", cpus) < 0) return -1;
+  if (mems && *mems && cell_cg_add(p, err, cs, "cpuset.mems", F ".mems", false, "%s", mems) < 0) return -1;
   return 0;
 }
 
 static int dev_entry(const cJSON *e, const char *field, long long *maj, long long *min, struct cell_err *err) {
   if (!cJSON_IsObject(e)) return cell_error(err, 0, "%s: must be an object", field);
-  if (get_int(e, "major", field, 0, maj, err) != 1 || get_int(e, "minor", field, 0, min, err) != 1)
+  if (cell_cg_get_int(e, "major", field, 0, maj, err) != 1 || cell_cg_get_int(e, "minor", field, 0, min, err) != 1)
     return err->msg[0] ? -1 : cell_error(err, 0, "%s: major and minor are required", field);
   return 0;
 }
 
-static int render_blkio(const cJSON *b, bool v2, struct cell_cg_plan *p, struct cell_err *err) {
+static int render_blkio_throttle(const cJSON *b, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                                 struct cell_err *err) {
 #undef F
 #define F R ".blockIO"
+  static const char *const keys[] = {
+      [CELL_CG_THR_READ_BPS] = "throttleReadBpsDevice", [CELL_CG_THR_WRITE_BPS] = "throttleWriteBpsDevice",
+      [CELL_CG_THR_READ_IOPS] = "throttleReadIOPSDevice", [CELL_CG_THR_WRITE_IOPS] = "throttleWriteIOPSDevice"};
+  int bad;
+  for (size_t t = 0; t < 4; t++) {
+    const cJSON *arr = get_obj(b, keys[t], F, true, err, &bad), *e;
+    if (bad) return -1;
+    size_t i = 0;
+    cJSON_ArrayForEach(e, arr) {
+      char f[128];
+      long long maj, min, rate;
+      snprintf(f, sizeof f, "%s.%s[%zu]", F, keys[t], i++);
+      if (dev_entry(e, f, &maj, &min, err) < 0) return -1;
+      int a = cell_cg_get_int(e, "rate", f, 0, &rate, err);
+      if (a < 0) return -1;
+      if (a == 0) return cell_error(err, 0, "%s.rate: required", f);
+      if (drv->blkio_throttle(p, f, (enum cell_cg_throttle)t, maj, min, rate, err) < 0) return -1;
+    }
+  }
+  return 0;
+}
+
+static int render_blkio(const cJSON *b, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                        struct cell_err *err) {
   long long w = 0, lw = 0;
   int hw, hlw, bad;
-  if ((hw = get_int(b, "weight", F, 0, &w, err)) < 0) return -1;
-  if ((hlw = get_int(b, "leafWeight", F, 0, &lw, err)) < 0) return -1;
+  if ((hw = cell_cg_get_int(b, "weight", F, 0, &w, err)) < 0) return -1;
+  if ((hlw = cell_cg_get_int(b, "leafWeight", F, 0, &lw, err)) < 0) return -1;
   if (hw == 1 && w != 0 && (w < 10 || w > 1000))
     return cell_error(err, 0, "%s.weight: %lld is out of range 10-1000", F, w);
   if (hlw == 1 && lw != 0 && (lw < 10 || lw > 1000))
     return cell_error(err, 0, "%s.leafWeight: %lld is out of range 10-1000", F, lw);
-  if (hw == 1 && w) {
-    if (v2 ? add(p, err, "", "io.weight", F ".weight", true, "default %llu", blkio_to_io_weight((unsigned long long)w))
-           : add(p, err, "blkio", "blkio.weight", F ".weight", false, "%lld", w))
-      return -1;
-  }
-  if (hlw == 1 && lw) {
-    if (v2) warn(p, F ".leafWeight", "is ignored on cgroup v2");
-    else if (add(p, err, "blkio", "blkio.leaf_weight", F ".leafWeight", false, "%lld", lw) < 0) return -1;
-  }
+  if (hw == 1 && w && drv->blkio_weight(p, F ".weight", -1, -1, w, err) < 0) return -1;
+  if (hlw == 1 && lw && drv->blkio_leaf_weight(p, F ".leafWeight", -1, -1, lw, err) < 0) return -1;
   const cJSON *wd = get_obj(b, "weightDevice", F, true, err, &bad), *e;
   if (bad) return -1;
   size_t i = 0;
@@ -288,49 +267,14 @@ static int render_blkio(const cJSON *b, bool v2, struct cell_cg_plan *p, struct 
     long long maj, min, dw = 0, dlw = 0;
     snprintf(f, sizeof f, "%s.weightDevice[%zu]", F, i++);
     if (dev_entry(e, f, &maj, &min, err) < 0) return -1;
-    int a = get_int(e, "weight", f, 0, &dw, err), c = get_int(e, "leafWeight", f, 0, &dlw, err);
+    int a = cell_cg_get_int(e, "weight", f, 0, &dw, err), c = cell_cg_get_int(e, "leafWeight", f, 0, &dlw, err);
     if (a < 0 || c < 0) return -1;
     if ((a == 1 && (dw < 10 || dw > 1000)) || (c == 1 && (dlw < 10 || dlw > 1000)))
       return cell_error(err, 0, "%s: weight out of range 10-1000", f);
-    if (a == 1) {
-      if (v2 ? add(p, err, "", "io.weight", f, true, "%lld:%lld %llu", maj, min, blkio_to_io_weight((unsigned long long)dw))
-             : add(p, err, "blkio", "blkio.weight_device", f, true, "%lld:%lld %lld", maj, min, dw))
-        return -1;
-    }
-    if (c == 1) {
-      if (v2) warn(p, f, "leafWeight is ignored on cgroup v2");
-      else if (add(p, err, "blkio", "blkio.leaf_weight_device", f, true, "%lld:%lld %lld", maj, min, dlw) < 0) return -1;
-    }
+    if (a == 1 && drv->blkio_weight(p, f, maj, min, dw, err) < 0) return -1;
+    if (c == 1 && drv->blkio_leaf_weight(p, f, maj, min, dlw, err) < 0) return -1;
   }
-  static const struct {
-    const char *key, *v1file, *v2key;
-  } thr[] = {{"throttleReadBpsDevice", "blkio.throttle.read_bps_device", "rbps"},
-             {"throttleWriteBpsDevice", "blkio.throttle.write_bps_device", "wbps"},
-             {"throttleReadIOPSDevice", "blkio.throttle.read_iops_device", "riops"},
-             {"throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "wiops"}};
-  for (size_t t = 0; t < 4; t++) {
-    const cJSON *arr = get_obj(b, thr[t].key, F, true, err, &bad);
-    if (bad) return -1;
-    i = 0;
-    cJSON_ArrayForEach(e, arr) {
-      char f[128];
-      long long maj, min, rate;
-      snprintf(f, sizeof f, "%s.%s[%zu]", F, thr[t].key, i++);
-      if (dev_entry(e, f, &maj, &min, err) < 0) return -1;
-      int a = get_int(e, "rate", f, 0, &rate, err);
-      if (a < 0) return -1;
-      if (a == 0) return cell_error(err, 0, "%s.rate: required", f);
-      int r;
-      if (v2) {
-        if (rate == 0) r = add(p, err, "", "io.max", f, true, "%lld:%lld %s=max", maj, min, thr[t].v2key);
-        else r = add(p, err, "", "io.max", f, true, "%lld:%lld %s=%lld", maj, min, thr[t].v2key, rate);
-      } else {
-        r = add(p, err, "blkio", thr[t].v1file, f, true, "%lld:%lld %lld", maj, min, rate);
-      }
-      if (r < 0) return -1;
-    }
-  }
-  return 0;
+  return render_blkio_throttle(b, drv, p, err);
 }
 
 static bool valid_pagesize(const char *s) {
@@ -338,27 +282,29 @@ static bool valid_pagesize(const char *s) {
   return d > 0 && (strcmp(s + d, "KB") == 0 || strcmp(s + d, "MB") == 0 || strcmp(s + d, "GB") == 0);
 }
 
-static int render_hugetlb(const cJSON *arr, bool v2, struct cell_cg_plan *p, struct cell_err *err) {
+static int render_hugetlb(const cJSON *arr, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                          struct cell_err *err) {
   const cJSON *e;
   size_t i = 0;
   cJSON_ArrayForEach(e, arr) {
-    char f[96], file[96];
+    char f[96];
     const char *ps = NULL;
     long long lim;
     snprintf(f, sizeof f, R ".hugepageLimits[%zu]", i++);
     if (!cJSON_IsObject(e)) return cell_error(err, 0, "%s: must be an object", f);
-    if (get_str(e, "pageSize", f, &ps, err) != 1) return err->msg[0] ? -1 : cell_error(err, 0, "%s.pageSize: required", f);
+    if (cell_cg_get_str(e, "pageSize", f, &ps, err) != 1)
+      return err->msg[0] ? -1 : cell_error(err, 0, "%s.pageSize: required", f);
     if (!valid_pagesize(ps)) return cell_error(err, 0, "%s.pageSize: \"%s\" is not like \"2MB\"", f, ps);
-    int r = get_int(e, "limit", f, 0, &lim, err);
+    int r = cell_cg_get_int(e, "limit", f, 0, &lim, err);
     if (r < 0) return -1;
     if (r == 0) return cell_error(err, 0, "%s.limit: required", f);
-    snprintf(file, sizeof file, v2 ? "hugetlb.%s.max" : "hugetlb.%s.limit_in_bytes", ps);
-    if (add(p, err, v2 ? "" : "hugetlb", file, f, false, "%lld", lim) < 0) return -1;
+    if (drv->hugetlb(p, f, ps, lim, err) < 0) return -1;
   }
   return 0;
 }
 
-static int render_rdma(const cJSON *obj, bool v2, struct cell_cg_plan *p, struct cell_err *err) {
+static int render_rdma(const cJSON *obj, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                       struct cell_err *err) {
   const cJSON *e;
   cJSON_ArrayForEach(e, obj) {
     char f[160];
@@ -366,42 +312,37 @@ static int render_rdma(const cJSON *obj, bool v2, struct cell_cg_plan *p, struct
     if (!cJSON_IsObject(e)) return cell_error(err, 0, "%s: must be an object", f);
     if (strpbrk(e->string, " \n/=") || !*e->string) return cell_error(err, 0, "%s: invalid device name", f);
     long long h = 0, o = 0;
-    int hh = get_int(e, "hcaHandles", f, 0, &h, err), ho = get_int(e, "hcaObjects", f, 0, &o, err);
+    int hh = cell_cg_get_int(e, "hcaHandles", f, 0, &h, err), ho = cell_cg_get_int(e, "hcaObjects", f, 0, &o, err);
     if (hh < 0 || ho < 0) return -1;
     if (!hh && !ho) continue;
     char v[200];
     int n = snprintf(v, sizeof v, "%s", e->string);
     if (hh) n += snprintf(v + n, sizeof v - (size_t)n, " hca_handle=%lld", h);
     if (ho) snprintf(v + n, sizeof v - (size_t)n, " hca_object=%lld", o);
-    if (add(p, err, v2 ? "" : "rdma", "rdma.max", f, true, "%s", v) < 0) return -1;
+    if (cell_cg_add(p, err, drv->hier("rdma"), "rdma.max", f, true, "%s", v) < 0) return -1;
   }
   return 0;
 }
 
-static int render_network(const cJSON *n, bool v2, struct cell_cg_plan *p, struct cell_err *err) {
-#undef F
-#define F R ".network"
+static int render_network(const cJSON *n, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                          struct cell_err *err) {
   long long cls;
-  int bad, r = get_int(n, "classID", F, 0, &cls, err);
+  int bad, r = cell_cg_get_int(n, "classID", R ".network", 0, &cls, err);
   if (r < 0) return -1;
-  const cJSON *pr = get_obj(n, "priorities", F, true, err, &bad), *e;
+  const cJSON *pr = get_obj(n, "priorities", R ".network", true, err, &bad);
   if (bad) return -1;
-  if (v2 && (r == 1 || cJSON_GetArraySize(pr) > 0))
-    return cell_error(err, 0, "%s: net_cls/net_prio are cgroup v1 controllers, not available on cgroup v2", F);
-  if (r == 1 && add(p, err, "net_cls", "net_cls.classid", F ".classID", false, "%lld", cls) < 0) return -1;
-  size_t i = 0;
-  cJSON_ArrayForEach(e, pr) {
-    char f[96];
-    const char *name = NULL;
-    long long prio;
-    snprintf(f, sizeof f, "%s.priorities[%zu]", F, i++);
-    if (!cJSON_IsObject(e)) return cell_error(err, 0, "%s: must be an object", f);
-    if (get_str(e, "name", f, &name, err) != 1 || !*name || strpbrk(name, " \n/"))
-      return err->msg[0] ? -1 : cell_error(err, 0, "%s.name: required interface name", f);
-    int q = get_int(e, "priority", f, 0, &prio, err);
-    if (q < 0) return -1;
-    if (q == 0) return cell_error(err, 0, "%s.priority: required", f);
-    if (add(p, err, "net_prio", "net_prio.ifpriomap", f, true, "%s %lld", name, prio) < 0) return -1;
+  return drv->network(pr, r, cls, p, err);
+}
+
+static int render_pids(const cJSON *o, const struct cell_cg_driver *drv, struct cell_cg_plan *p,
+                       struct cell_err *err) {
+  long long lim;
+  int r = cell_cg_get_int(o, "limit", R ".pids", -1 - INT64_MAX, &lim, err);
+  if (r < 0) return -1;
+  if (r == 1 && lim != 0) {
+    if (lim < 0 ? cell_cg_add(p, err, drv->hier("pids"), "pids.max", R ".pids.limit", false, "max")
+                : cell_cg_add(p, err, drv->hier("pids"), "pids.max", R ".pids.limit", false, "%lld", lim))
+      return -1;
   }
   return 0;
 }
@@ -425,12 +366,13 @@ static int render_unified(const cJSON *u, const char *enabled, struct cell_cg_pl
     } else if (!list_has(enabled, k, cl)) {
       return cell_error(err, 0, "%s: controller \"%.*s\" is not enabled for this cgroup", f, (int)cl, k);
     }
-    if (add(p, err, "", k, f, false, "%s", e->valuestring) < 0) return -1;
+    if (cell_cg_add(p, err, "", k, f, false, "%s", e->valuestring) < 0) return -1;
   }
   return 0;
 }
 
-int cell_cg_render(const cJSON *res, bool v2, const char *enabled, struct cell_cg_plan *p, struct cell_err *err) {
+int cell_cg_render(const cJSON *res, const struct cell_cg_driver *drv, const char *enabled, struct cell_cg_plan *p,
+                   struct cell_err *err) {
   memset(p, 0, sizeof *p);
   err->msg[0] = 0;
   if (!res || cJSON_IsNull(res)) return 0;
@@ -439,21 +381,10 @@ int cell_cg_render(const cJSON *res, bool v2, const char *enabled, struct cell_c
   const cJSON *o;
 #define SECTION(key, arr, fn)                                          \
   o = get_obj(res, key, R, arr, err, &bad);                            \
-  if (bad || (o && fn(o, v2, p, err) < 0)) goto fail;
+  if (bad || (o && fn(o, drv, p, err) < 0)) goto fail;
   SECTION("memory", false, render_memory)
   SECTION("cpu", false, render_cpu)
-  o = get_obj(res, "pids", R, false, err, &bad);
-  if (bad) goto fail;
-  if (o) {
-    long long lim;
-    int r = get_int(o, "limit", R ".pids", -1 - INT64_MAX, &lim, err);
-    if (r < 0) goto fail;
-    if (r == 1 && lim != 0) {
-      if (lim < 0 ? add(p, err, v2 ? "" : "pids", "pids.max", R ".pids.limit", false, "max")
-                  : add(p, err, v2 ? "" : "pids", "pids.max", R ".pids.limit", false, "%lld", lim))
-        goto fail;
-    }
-  }
+  SECTION("pids", false, render_pids)
   SECTION("blockIO", false, render_blkio)
   SECTION("hugepageLimits", true, render_hugetlb)
   SECTION("rdma", false, render_rdma)
@@ -464,17 +395,7 @@ int cell_cg_render(const cJSON *res, bool v2, const char *enabled, struct cell_c
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(res, "devices");
   if (dev && !cJSON_IsNull(dev)) {
     if (cell_dev_rules_parse(dev, &p->dev, &p->ndev, err) < 0) goto fail;
-    if (v2) {
-      p->has_devices = true;
-    } else {
-      for (size_t i = 0; i < p->ndev; i++) {
-        char line[64], f[64];
-        cell_dev_rule_v1(&p->dev[i], line, sizeof line);
-        snprintf(f, sizeof f, R ".devices[%zu]", i);
-        if (add(p, err, "devices", p->dev[i].allow ? "devices.allow" : "devices.deny", f, false, "%s", line) < 0)
-          goto fail;
-      }
-    }
+    if (drv->devices(p, err) < 0) goto fail;
   }
   return 0;
 fail:
@@ -679,6 +600,10 @@ static int apply_plan(struct cell_cgroup *cg, const struct cell_cg_plan *p, bool
   return rc;
 }
 
+static cell_cg_warn_fn warn_fn;
+
+void cell_cg_set_warn(cell_cg_warn_fn fn) { warn_fn = fn; }
+
 static int render_for(struct cell_cgroup *cg, const cJSON *res, struct cell_cg_plan *p, struct cell_err *err) {
   char *enabled = NULL;
   const struct cell_cg_hier *u = cell_cg_hier_for(cg, "");
@@ -687,9 +612,9 @@ static int render_for(struct cell_cgroup *cg, const cJSON *res, struct cell_cg_p
     snprintf(path, sizeof path, "%s/cgroup.controllers", u->path);
     if (cell_cg_read(path, &enabled, err) < 0) return -1;
   }
-  int r = cell_cg_render(res, cg->layout == CELL_CG_UNIFIED, enabled, p, err);
+  int r = cell_cg_render(res, cell_cg_drv(cg), enabled, p, err);
   free(enabled);
-  if (r == 0 && p->warnings[0]) fprintf(stderr, "cell: warning: %s\n", p->warnings);
+  if (r == 0 && p->warnings[0] && warn_fn) warn_fn(p->warnings);
   return r;
 }
 
@@ -705,14 +630,14 @@ int cell_cg_update(struct cell_cgroup *cg, const cJSON *resources, struct cell_e
   struct cell_cg_plan p;
   if (render_for(cg, resources, &p, err) < 0) return -1;
   if (p.check_before_update) {
-    bool v2 = cg->layout == CELL_CG_UNIFIED;
-    const char *dir = cell_cg_path(cg, v2 ? "" : "memory");
+    const struct cell_cg_driver *drv = cell_cg_drv(cg);
+    const char *dir = cell_cg_path(cg, drv->hier("memory"));
     char path[4200], *s = NULL;
     if (!dir) {
       cell_cg_plan_free(&p);
       return cell_error(err, 0, R ".memory.checkBeforeUpdate: no memory hierarchy");
     }
-    snprintf(path, sizeof path, "%s/%s", dir, v2 ? "memory.current" : "memory.usage_in_bytes");
+    snprintf(path, sizeof path, "%s/%s", dir, drv->mem_usage_file);
     if (cell_cg_read(path, &s, err) < 0) {
       cell_cg_plan_free(&p);
       return cell_error_wrap(err, R ".memory.checkBeforeUpdate");

@@ -88,36 +88,46 @@ static cJSON *arr_of(cJSON *o, const char *k) {
   return a ? a : cJSON_AddArrayToObject(o, k);
 }
 
-/* hugetlb.<size>.<suffix> files in dir */
-static void hugetlb_stats(const char *dir, bool v2, cJSON *data) {
+/* One hugetlb.<size> entry: the per-version fields besides "usage". */
+typedef void (*hugetlb_fields_fn)(const char *dir, const char *size, cJSON *e);
+
+static void hugetlb_fields_v2(const char *dir, const char *size, cJSON *e) {
+  char f[128], *ev;
+  unsigned long long v;
+  snprintf(f, sizeof f, "hugetlb.%s.events", size);
+  if ((ev = slurp(dir, f)) && keyed_u64(ev, "max", &v)) put(e, "failcnt", v);
+  else put(e, "failcnt", 0);
+  free(ev);
+}
+
+static void hugetlb_fields_v1(const char *dir, const char *size, cJSON *e) {
+  char f[128];
+  unsigned long long v;
+  snprintf(f, sizeof f, "hugetlb.%s.max_usage_in_bytes", size);
+  if (read_u64(dir, f, &v)) put(e, "max", v);
+  snprintf(f, sizeof f, "hugetlb.%s.failcnt", size);
+  put(e, "failcnt", read_u64(dir, f, &v) ? v : 0);
+}
+
+/* hugetlb.<size><usage_sfx> files in dir (v2 also has hugetlb.<size>.rsvd.*,
+ * whose inner '.' makes them skipped) */
+static void hugetlb_stats(const char *dir, const char *usage_sfx, hugetlb_fields_fn fields, cJSON *data) {
   DIR *d = dir ? opendir(dir) : NULL;
   if (!d) return;
   cJSON *h = obj(data, "hugetlb");
   struct dirent *de;
-  const char *usage_sfx = v2 ? ".current" : ".usage_in_bytes";
   while ((de = readdir(d))) {
     const char *n = de->d_name;
     size_t l = strlen(n), sl = strlen(usage_sfx);
     if (strncmp(n, "hugetlb.", 8) != 0 || l <= 8 + sl || strcmp(n + l - sl, usage_sfx) != 0) continue;
-    if (v2 && strstr(n, ".rsvd.")) continue;
-    char size[32], f[128];
+    if (strstr(n, ".rsvd.")) continue;
+    char size[32];
     snprintf(size, sizeof size, "%.*s", (int)(l - 8 - sl), n + 8);
     if (strchr(size, '.')) continue;
     cJSON *e = cJSON_AddObjectToObject(h, size);
     unsigned long long v;
     if (read_u64(dir, n, &v)) put(e, "usage", v);
-    if (v2) {
-      char *ev;
-      snprintf(f, sizeof f, "hugetlb.%s.events", size);
-      if ((ev = slurp(dir, f)) && keyed_u64(ev, "max", &v)) put(e, "failcnt", v);
-      else put(e, "failcnt", 0);
-      free(ev);
-    } else {
-      snprintf(f, sizeof f, "hugetlb.%s.max_usage_in_bytes", size);
-      if (read_u64(dir, f, &v)) put(e, "max", v);
-      snprintf(f, sizeof f, "hugetlb.%s.failcnt", size);
-      put(e, "failcnt", read_u64(dir, f, &v) ? v : 0);
-    }
+    fields(dir, size, e);
   }
   closedir(d);
 }
@@ -197,7 +207,7 @@ int cell_cg_stats_v2(const char *dir, cJSON *data, struct cell_err *err) {
     }
     free(s);
   }
-  hugetlb_stats(dir, true, data);
+  hugetlb_stats(dir, ".current", hugetlb_fields_v2, data);
   return 0;
 }
 
@@ -306,20 +316,14 @@ int cell_cg_stats_v1(const char *memory, const char *cpu, const char *cpuacct, c
       blkio_v1(b, blkio, "blkio.throttle.io_serviced_recursive", "ioServicedRecursive");
     }
   }
-  hugetlb_stats(hugetlb, false, data);
+  hugetlb_stats(hugetlb, ".usage_in_bytes", hugetlb_fields_v1, data);
   return 0;
 }
 
 int cell_cg_stats(const struct cell_cgroup *cg, cJSON **out, struct cell_err *err) {
   cJSON *data = cJSON_CreateObject();
   if (!data) return cell_error(err, ENOMEM, "collecting cgroup stats");
-  int r;
-  if (cg->layout == CELL_CG_UNIFIED)
-    r = cell_cg_stats_v2(cell_cg_path(cg, ""), data, err);
-  else
-    r = cell_cg_stats_v1(cell_cg_path(cg, "memory"), cell_cg_path(cg, "cpu"), cell_cg_path(cg, "cpuacct"),
-                         cell_cg_path(cg, "pids"), cell_cg_path(cg, "blkio"), cell_cg_path(cg, "hugetlb"), data, err);
-  if (r < 0) {
+  if (cell_cg_drv(cg)->stats(cg, data, err) < 0) {
     cJSON_Delete(data);
     return -1;
   }
@@ -328,11 +332,11 @@ int cell_cg_stats(const struct cell_cgroup *cg, cJSON **out, struct cell_err *er
 }
 
 int cell_cg_oom_kill_count(const struct cell_cgroup *cg, unsigned long long *out, struct cell_err *err) {
-  bool v2 = cg->layout == CELL_CG_UNIFIED;
-  const char *dir = cell_cg_path(cg, v2 ? "" : "memory");
+  const struct cell_cg_driver *drv = cell_cg_drv(cg);
+  const char *dir = cell_cg_path(cg, drv->hier("memory"));
   if (!dir) return cell_error(err, ENOENT, "oom kill count: no memory cgroup");
   char p[4200], *s = NULL;
-  snprintf(p, sizeof p, "%s/%s", dir, v2 ? "memory.events" : "memory.oom_control");
+  snprintf(p, sizeof p, "%s/%s", dir, drv->oom_events_file);
   if (cell_cg_read(p, &s, err) < 0) return -1;
   bool ok = keyed_u64(s, "oom_kill", out);
   free(s);

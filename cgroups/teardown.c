@@ -11,12 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void msleep(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-  }
-}
-
 /* ---------- freezer ---------- */
 
 /* The hierarchy whose pids/freezer we use. */
@@ -30,67 +24,13 @@ static const struct cell_cg_hier *main_hier(const struct cell_cgroup *cg) {
   return h;
 }
 
-static int v2_events_frozen(const char *dir, int *frozen, struct cell_err *err) {
-  char p[4200], *s = NULL;
-  snprintf(p, sizeof p, "%s/cgroup.events", dir);
-  if (cell_cg_read(p, &s, err) < 0) return -1;
-  char *f = strstr(s, "frozen ");
-  *frozen = f ? atoi(f + 7) : -1;
-  free(s);
-  if (*frozen < 0) return cell_error(err, 0, "%s has no \"frozen\" key", p);
-  return 0;
-}
-
+/* freezing is per version: driver_v1.c / driver_v2.c */
 int cell_cg_freeze(struct cell_cgroup *cg, bool frozen, struct cell_err *err) {
-  char p[4200];
-  if (cg->layout == CELL_CG_UNIFIED) {
-    const char *dir = cell_cg_path(cg, "");
-    snprintf(p, sizeof p, "%s/cgroup.freeze", dir);
-    if (cell_cg_write(p, frozen ? "1" : "0", err) < 0) return -1;
-    for (int i = 0; i < 2000; i++) { /* ~10 s */
-      int f;
-      if (v2_events_frozen(dir, &f, err) < 0) return -1;
-      if (f == (frozen ? 1 : 0)) return 0;
-      msleep(i < 20 ? 1 : 5);
-    }
-    if (frozen) cell_cg_write(p, "0", err);
-    return cell_error(err, ETIMEDOUT, "waiting for %s/cgroup.events to show frozen %d", dir, frozen ? 1 : 0);
-  }
-  const char *dir = cell_cg_path(cg, "freezer");
-  if (!dir) return cell_error(err, ENOENT, "freezing the container: the v1 freezer controller is not mounted");
-  snprintf(p, sizeof p, "%s/freezer.state", dir);
-  const char *want = frozen ? "FROZEN" : "THAWED";
-  for (int i = 0; i < 1000; i++) { /* ~10 s */
-    if (i % 10 == 0 && cell_cg_write(p, want, err) < 0) return -1;
-    char *s = NULL;
-    if (cell_cg_read(p, &s, err) < 0) return -1;
-    bool ok = strncmp(s, want, strlen(want)) == 0;
-    free(s);
-    if (ok) return 0;
-    msleep(i < 20 ? 1 : 10);
-  }
-  if (frozen) cell_cg_write(p, "THAWED", err);
-  return cell_error(err, ETIMEDOUT, "waiting for %s to become %s", p, want);
+  return cell_cg_drv(cg)->freeze(cg, frozen, err);
 }
 
 int cell_cg_is_frozen(const struct cell_cgroup *cg, bool *frozen, struct cell_err *err) {
-  char p[4200], *s = NULL;
-  if (cg->layout == CELL_CG_UNIFIED) {
-    snprintf(p, sizeof p, "%s/cgroup.freeze", cell_cg_path(cg, ""));
-    if (cell_cg_read(p, &s, err) < 0) return -1;
-    *frozen = s[0] == '1';
-  } else {
-    const char *dir = cell_cg_path(cg, "freezer");
-    if (!dir) {
-      *frozen = false;
-      return 0;
-    }
-    snprintf(p, sizeof p, "%s/freezer.state", dir);
-    if (cell_cg_read(p, &s, err) < 0) return -1;
-    *frozen = strncmp(s, "THAWED", 6) != 0; /* FROZEN or FREEZING */
-  }
-  free(s);
-  return 0;
+  return cell_cg_drv(cg)->is_frozen(cg, frozen, err);
 }
 
 /* ---------- pids ---------- */

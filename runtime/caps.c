@@ -88,10 +88,8 @@ int cell_caps_parse_last(const cJSON *caps, int last_cap, struct cell_caps *out,
         return cell_error(err, 0, "process.capabilities.%s[%d]: unknown capability \"%s\"",
                           set_names[s], i, it->valuestring);
       if (cap > last_cap) {
-        fprintf(stderr,
-                "cell: warning: process.capabilities.%s[%d]: %s is not supported "
-                "by this kernel (cap_last_cap %d), ignoring it\n",
-                set_names[s], i, it->valuestring, last_cap);
+        cell_warn("process.capabilities.%s[%d]: %s is not supported by this kernel (cap_last_cap %d), ignoring it",
+                  set_names[s], i, it->valuestring, last_cap);
       } else {
         out->set[s] |= UINT64_C(1) << cap;
       }
@@ -114,8 +112,7 @@ int cell_caps_from_names(const char *const *names, size_t n, struct cell_caps *c
       return cell_error(err, 0, "--cap[%zu]: unknown capability \"%s\"", i,
                         names[i] ? names[i] : "");
     if (cap > last) {
-      fprintf(stderr, "cell: warning: --cap %s is not supported by this kernel, ignoring it\n",
-              names[i]);
+      cell_warn("--cap %s is not supported by this kernel, ignoring it", names[i]);
       continue;
     }
     uint64_t bit = UINT64_C(1) << cap;

@@ -16,6 +16,7 @@
 
 #include <seccomp.h>
 
+#include "cgroup.h"
 #include "container.h"
 #include "error.h"
 #include "log.h"
@@ -747,6 +748,9 @@ static void print_help(void) {
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) printf("  %s\n", commands[i].usage);
 }
 
+/* cgroup warnings (fields ignored on this cgroup version) go to the logger. */
+static void cg_warn(const char *msg) { cell_warn("%s", msg); }
+
 static bool systemd_running(void) {
   struct stat sb;
   return stat("/run/systemd/system", &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -803,6 +807,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cell: %s\n", err.msg);
     return 1;
   }
+  cell_cg_set_warn(cg_warn);
   if (optind >= argc) {
     print_help();
     return 1;

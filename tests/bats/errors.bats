@@ -364,4 +364,28 @@ idmaps_json() { # N FIRST STEP SIZE
   update_config '.linux.resources.memory = {"limit": 65536}'
   expect_failure_clean run
   [[ $output == *"OOM-killed during setup"*"linux.resources.memory.limit 65536 is too low"* ]]
+
+# ---- warnings go through the logger (h-cgdrv) ----
+
+@test "cell: a warning (ignored linux.resources.memory.kernel) is a JSON log line, not stderr, with --log-format json" {
+  cell_only
+  set_args true
+  update_config '.linux.resources.memory.kernel = 67108864' "$BUNDLE"
+  log=$BATS_TEST_TMPDIR/log.json
+  # json mode writes more than the error object only with --debug (the
+  # failure log must stay one object for engines that parse it whole)
+  status=0
+  runtime --log "$log" --log-format json --debug run --bundle "$BUNDLE" "$ID" </dev/null \
+    >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr" || status=$?
+  cat "$BATS_TEST_TMPDIR/stderr"
+  [ "$status" -eq 0 ]
+  [ ! -s "$BATS_TEST_TMPDIR/stderr" ]
+  jq -e -s 'map(select(.level == "warning" and (.msg | contains("linux.resources.memory.kernel is ignored"))))
+            | length == 1' "$log"
+
+  # text mode without --log: the same warning on stderr, as before
+  status=0
+  runtime run --bundle "$BUNDLE" "$ID" </dev/null >"$BATS_TEST_TMPDIR/stdout" 2>"$BATS_TEST_TMPDIR/stderr" || status=$?
+  [ "$status" -eq 0 ]
+  grep -q '^cell: warning: linux.resources.memory.kernel is ignored' "$BATS_TEST_TMPDIR/stderr"
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "log.h"
 #include "unit.h"
 #include "unit_child.h"
 
@@ -127,6 +128,24 @@ int main(void) {
   j = J("{\"permitted\":[\"CAP_KILL\",\"CAP_BPF\",\"CAP_PERFMON\"]}");
   CHECK(cell_caps_parse_last(j, 37, &c, &err) == 0, "caps newer than the kernel are not an error");
   CHECK(cell_caps_permitted(&c) == BIT(5), "caps newer than the kernel are skipped");
+  /* ... with a warning through the logger (a JSON line with --log-format json) */
+  {
+    char logpath[] = "/tmp/cell-test-caps-log-XXXXXX";
+    int lfd = mkstemp(logpath);
+    struct cell_err le;
+    CHECK(lfd >= 0 && cell_log_open(logpath, 1, 1, &le) == 0, "log opened");
+    CHECK(cell_caps_parse_last(j, 37, &c, &err) == 0, "parse with a log file");
+    char buf[4096] = "";
+    FILE *lf = fopen(logpath, "r");
+    size_t got = lf ? fread(buf, 1, sizeof buf - 1, lf) : 0;
+    buf[got] = 0;
+    if (lf) fclose(lf);
+    CHECK(strstr(buf, "{\"level\":\"warning\",\"msg\":\"process.capabilities.permitted[1]: CAP_BPF is not supported") != NULL,
+          "unsupported capability: a JSON warning line in the log");
+    cell_log_open(NULL, 0, 0, &le);
+    if (lfd >= 0) close(lfd);
+    unlink(logpath);
+  }
   cJSON_Delete(j);
 
   /* exec --cap */

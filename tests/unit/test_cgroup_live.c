@@ -48,6 +48,13 @@ static int reap(pid_t pid) {
 
 static pid_t child, grandchild;
 
+static char last_warning[600];
+static int n_warnings;
+static void record_warning(const char *msg) {
+  snprintf(last_warning, sizeof last_warning, "%s", msg);
+  n_warnings++;
+}
+
 static void cleanup_procs(void) {
   if (child > 0) {
     kill(child, SIGKILL);
@@ -237,6 +244,18 @@ int main(void) {
     CHECK(r == 0, "apply memory + swap + pids + shares");
     if (r < 0) printf("# %s\n", e.msg);
     cJSON_Delete(res);
+    /* ignored fields are handed to the warning callback (the runtime's logger), not printed */
+    cell_cg_set_warn(record_warning);
+    res = cJSON_Parse("{\"memory\":{\"kernel\":1048576}}");
+    r = cell_cg_apply_resources(cg, res, &e);
+    cJSON_Delete(res);
+    CHECK(r == 0 && n_warnings == 1 && strstr(last_warning, "linux.resources.memory.kernel is ignored"),
+          "warning reaches the callback once");
+    res = cJSON_Parse("{\"pids\":{\"limit\":42}}");
+    r = cell_cg_apply_resources(cg, res, &e);
+    cJSON_Delete(res);
+    CHECK(r == 0 && n_warnings == 1, "no warning, no callback");
+    cell_cg_set_warn(NULL);
     char *v = readf(mem, v2 ? "memory.max" : "memory.limit_in_bytes");
     CHECK_STR(v, "67108864", "memory limit reads back");
     free(v);

@@ -37,7 +37,7 @@ static int render_str(const char *json, bool v2, const char *enabled, struct cel
     printf("# bad test json: %s\n", json);
     exit(1);
   }
-  int r = cell_cg_render(j, v2, enabled, p, e);
+  int r = cell_cg_render(j, v2 ? &cell_cg_driver_v2 : &cell_cg_driver_v1, enabled, p, e);
   cJSON_Delete(j);
   return r;
 }
@@ -87,7 +87,7 @@ int main(void) {
   cJSON *res = cJSON_Parse(json);
   CHECK(res != NULL, "fixture parses");
 
-  CHECK(cell_cg_render(res, false, NULL, &p, &e) == 0, "v1 render");
+  CHECK(cell_cg_render(res, &cell_cg_driver_v1, NULL, &p, &e) == 0, "v1 render");
   char *got = dump(&p), *want = fixture(FIX "resources_v1.expected");
   CHECK_STR(got, want, "v1: every resource to the right file and value");
   CHECK(strstr(p.warnings, "memory.kernel ") && strstr(p.warnings, "kernelTCP"), "v1: kernel/kernelTCP warned");
@@ -96,7 +96,7 @@ int main(void) {
   free(want);
   cell_cg_plan_free(&p);
 
-  CHECK(cell_cg_render(res, true, "cpuset cpu io memory hugetlb pids rdma", &p, &e) == 0, "v2 render");
+  CHECK(cell_cg_render(res, &cell_cg_driver_v2, "cpuset cpu io memory hugetlb pids rdma", &p, &e) == 0, "v2 render");
   if (p.n == 0) printf("# %s\n", e.msg);
   got = dump(&p);
   want = fixture(FIX "resources_v2.expected");
@@ -145,7 +145,7 @@ int main(void) {
   bad("{\"unified\":{\"memory.max\":5}}", true, "value must be a string");
   {
     cJSON *j = cJSON_Parse("{\"unified\":{\"memory.max\":\"5\"}}");
-    CHECK(cell_cg_render(j, false, NULL, &p, &e) == -1 && strstr(e.msg, "need cgroup v2"), "unified on legacy refused");
+    CHECK(cell_cg_render(j, &cell_cg_driver_v1, NULL, &p, &e) == -1 && strstr(e.msg, "need cgroup v2"), "unified on legacy refused");
     cJSON_Delete(j);
   }
 
@@ -170,5 +170,27 @@ int main(void) {
   bad("{\"devices\":[{\"type\":\"c\"}]}", true, "linux.resources.devices[0].allow: required boolean");
   bad("{\"pids\":{\"limit\":1.5}}", false, "linux.resources.pids.limit: must be an integer");
   bad("[1]", false, "linux.resources: must be an object");
+
+  /* driver selection: once, from the layout; systemd has a slot but no driver */
+  CHECK(cell_cg_driver_for(CELL_CG_UNIFIED) == &cell_cg_driver_v2 &&
+            cell_cg_driver_for(CELL_CG_HYBRID) == &cell_cg_driver_v1 &&
+            cell_cg_driver_for(CELL_CG_LEGACY) == &cell_cg_driver_v1,
+        "unified -> v2 driver, hybrid and legacy -> v1 driver");
+  {
+    const struct cell_cg_driver *d = NULL;
+    CHECK(cell_cg_driver_select(CELL_CG_HYBRID, false, &d, &e) == 0 && d == &cell_cg_driver_v1, "select cgroupfs v1");
+    d = NULL;
+    CHECK(cell_cg_driver_systemd == NULL && cell_cg_driver_select(CELL_CG_UNIFIED, true, &d, &e) == -1 && !d &&
+              strstr(e.msg, "systemd cgroup driver: not implemented"),
+          "the systemd driver is refused with a clear error, not faked");
+  }
+  /* every op of both drivers is filled in */
+  for (int i = 0; i < 2; i++) {
+    const struct cell_cg_driver *d = i ? &cell_cg_driver_v2 : &cell_cg_driver_v1;
+    CHECK(d->name && d->hier && d->memory && d->cpu && d->blkio_weight && d->blkio_leaf_weight && d->blkio_throttle &&
+              d->hugetlb && d->network && d->devices && d->mem_usage_file && d->oom_events_file && d->stats &&
+              d->freeze && d->is_frozen,
+          i ? "v2 driver complete" : "v1 driver complete");
+  }
   UNIT_DONE();
 }

@@ -364,6 +364,7 @@ idmaps_json() { # N FIRST STEP SIZE
   update_config '.linux.resources.memory = {"limit": 65536}'
   expect_failure_clean run
   [[ $output == *"OOM-killed during setup"*"linux.resources.memory.limit 65536 is too low"* ]]
+}
 
 # ---- warnings go through the logger (h-cgdrv) ----
 

@@ -124,6 +124,16 @@ static int host_text(struct fsv_ctx *c, enum fsv_hostfile f, enum fsv_kind k,
   return 0;
 }
 
+/* Fail closed: the reader's cgroup could not be read (removed, replaced,
+ * out of fds, unexpected text).  It gets EIO, never the host's file. */
+static int closed(struct fsv_ctx *c, enum fsv_kind k, const char *what, struct cell_err *err) {
+  (void)c;
+  int e = errno;
+  cell_error(err, EIO, "render %s: read the reader's %s cgroup: %s", host_name[k], what,
+             strerror(e));
+  return -1;
+}
+
 static int cpu_is_root(const struct fsv_cg *cg) {
   return fsv_cg_is_root(cg, R_CPUSET) && fsv_cg_is_root(cg, R_CPU);
 }
@@ -142,8 +152,13 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
   case K_MEMINFO:
   case K_SWAPS: {
     struct fsv_mem m;
-    if (fsv_cg_is_root(cg, R_MEM) || fsv_collect_mem(c->tab, cg, &m, tls) < 0) {
+    if (fsv_cg_is_root(cg, R_MEM)) {
       rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if (fsv_collect_mem(c->tab, cg, &m, tls) < 0) {
+      /* ENOENT: a live cgroup without memory files (v2 memory not delegated) */
+      rc = errno == ENOENT ? passthrough(c, kind, out, err) : closed(c, kind, "memory", err);
       break;
     }
     if ((rc = host_text(c, H_MEMINFO, K_MEMINFO, &tls->a, err)) < 0) break;
@@ -159,7 +174,10 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
       rc = passthrough(c, kind, out, err);
       break;
     }
-    fsv_collect_cpu(c->tab, cg, &cpu, 0, tls);
+    if (fsv_collect_cpu(c->tab, cg, &cpu, 0, tls) < 0) {
+      rc = closed(c, kind, "cpu", err);
+      break;
+    }
     int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
     if (kind == K_CPUINFO) {
       if ((rc = host_text(c, H_CPUINFO, kind, &tls->a, err)) < 0) break;
@@ -174,7 +192,10 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
       rc = passthrough(c, kind, out, err);
       break;
     }
-    fsv_collect_cpu(c->tab, cg, &cpu, 1, tls);
+    if (fsv_collect_cpu(c->tab, cg, &cpu, 1, tls) < 0) {
+      rc = closed(c, kind, "cpu", err);
+      break;
+    }
     int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
     struct fsv_tasks tk;
     fsv_collect_tasks(c->tab, cg, &tk);
@@ -189,7 +210,10 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
     }
     if ((rc = host_text(c, H_UPTIME, kind, &tls->a, err)) < 0) break;
     double up = strtod(tls->a.p, NULL);
-    fsv_collect_cpu(c->tab, cg, &cpu, 1, tls);
+    if (fsv_collect_cpu(c->tab, cg, &cpu, 1, tls) < 0) {
+      rc = closed(c, kind, "cpu", err);
+      break;
+    }
     int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
     fsv_render_uptime(up, r.init_start, &cpu, n, out);
     break;
@@ -206,8 +230,13 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
     break;
   }
   case K_DISKSTATS: {
-    if (fsv_cg_is_root(cg, R_BLKIO) || fsv_collect_io(c->tab, cg, &io, tls) < 0) {
+    if (fsv_cg_is_root(cg, R_BLKIO)) {
       rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if (fsv_collect_io(c->tab, cg, &io, tls) < 0) {
+      /* a live cgroup without the io files (v2 io not delegated to it) */
+      rc = errno == ENOENT ? passthrough(c, kind, out, err) : closed(c, kind, "io", err);
       break;
     }
     if ((rc = host_text(c, H_DISKSTATS, kind, &tls->a, err)) < 0) break;
@@ -218,8 +247,9 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
   case K_PSI_MEM:
   case K_PSI_IO: {
     enum fsv_file f = kind == K_PSI_CPU ? F_PSI_CPU : kind == K_PSI_MEM ? F_PSI_MEM : F_PSI_IO;
-    if (fsv_cg_is_root(cg, R_UNIFIED) || fsv_cg_read(c->tab, cg, f, out) < 0)
-      rc = passthrough(c, kind, out, err);
+    if (fsv_cg_is_root(cg, R_UNIFIED)) rc = passthrough(c, kind, out, err);
+    else if (fsv_cg_read(c->tab, cg, f, out) < 0)
+      rc = errno == ENOENT ? passthrough(c, kind, out, err) : closed(c, kind, "pressure", err);
     break;
   }
   case K_DIR:

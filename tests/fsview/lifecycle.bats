@@ -41,3 +41,41 @@ memtotal_in() { in_container "$1" "$MNT" awk '/^MemTotal:/ { print $2 }' /proc/m
   done
   [ "$bad" -eq 0 ]
 }
+
+# N memory cgroups below our own: $MANY/c1..cN, limit (100 + i % 100) MiB
+make_many() {
+  local n=$1 i
+  MANY=/sys/fs/cgroup/memory$(own_path memory); MANY=${MANY%/}/cellfs-lifecycle-$$
+  mkdir "$MANY"
+  (cd "$MANY" && seq -f 'c%.0f' 1 "$n" | xargs mkdir)
+  for i in $(seq 1 "$n"); do echo $(( (100 + i % 100) * 1048576 )) >"$MANY/c$i/memory.limit_in_bytes"; done
+}
+
+@test "5,000 cgroups read in turn under an fd limit of 1,024: every read is right, fds stay bounded" {
+  make_many 5000
+  CELLFS_WRAP="prlimit --nofile=1024:1024" start_cellfs "$MNT" --pid-cache-ms 1
+  local worker; worker=$(worker_of "$CELLFS_PID")
+  # a reader (a forked subshell, so a new pid) in each cgroup in turn
+  run bash -c '
+    bad=0 maxfd=0
+    for i in $(seq 1 5000); do
+      want=$(( (100 + i % 100) * 1024 ))
+      line=$(echo $BASHPID >"$1/c$i/cgroup.procs" && read -r l <"$2/proc/meminfo" && echo "$l")
+      got=${line//[!0-9]/}
+      if [ "$got" != "$want" ]; then bad=$((bad + 1)); [ $bad -le 5 ] && echo "c$i: \"$line\", want $want kB"; fi
+      if [ $((i % 500)) -eq 0 ]; then n=$(ls /proc/$3/fd | wc -l); [ $n -gt $maxfd ] && maxfd=$n; fi
+    done
+    echo "bad=$bad maxfd=$maxfd"' sh "$MANY" "$MNT" "$worker"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"bad=0 "* ]]
+  local maxfd=${output##*maxfd=}
+  [ "$maxfd" -gt 0 ] && [ "$maxfd" -lt 1024 ]
+}
+
+@test "cellfs raises its soft fd limit to the hard limit at start" {
+  CELLFS_WRAP="prlimit --nofile=1024:4096" start_cellfs "$MNT"
+  local worker; worker=$(worker_of "$CELLFS_PID")
+  grep -E '^Max open files +4096 +4096 ' "/proc/$worker/limits"
+  grep -E '^Max open files +4096 +4096 ' "/proc/$CELLFS_PID/limits"
+}

@@ -79,3 +79,72 @@ make_many() {
   grep -E '^Max open files +4096 +4096 ' "/proc/$worker/limits"
   grep -E '^Max open files +4096 +4096 ' "/proc/$CELLFS_PID/limits"
 }
+
+# reading_container NAME LOG [PAUSE]: a container reads /proc/meminfo every
+# PAUSE s (0.01; bash builtins), logging "TIME ok KB" or "TIME fail"
+reading_container() {
+  in_container "$1" "$MNT" bash -c 'while :; do
+    if read -r l </proc/meminfo 2>/dev/null; then echo "$EPOCHREALTIME ok ${l//[!0-9]/}"; else echo "$EPOCHREALTIME fail"; fi
+    sleep $0; done' "${3:-0.01}" >"$2" 2>/dev/null &
+  BG="$BG $!"
+  local i
+  for i in $(seq 1 100); do grep -q " ok " "$2" 2>/dev/null && return 0; sleep 0.05; done
+  echo "the container never read"; cat "$2"; return 1
+}
+
+@test "supervisor and worker SIGKILLed, cellfs started again: running containers read again within 1 s" {
+  make_cg k $((192 * 1024 * 1024)) 0 -1
+  start_cellfs "$MNT"
+  local log=$BATS_TEST_TMPDIR/reads
+  reading_container k "$log"
+  local worker; worker=$(worker_of "$CELLFS_PID")
+  kill -9 "$CELLFS_PID" "$worker"
+  wait "$CELLFS_PID" 2>/dev/null || true
+  local killed=$EPOCHREALTIME
+  sleep 0.3
+  grep -q " fail" "$log" # the dead binds answer ENOTCONN meanwhile
+  start_cellfs "$MNT"
+  local up=$EPOCHREALTIME
+  sleep 1.5
+  # one cellfs mount at the mountpoint: the dead one was detached, not stacked over
+  [ "$(awk -v m="$MNT" '$5 == m' /proc/self/mountinfo | wc -l)" -eq 1 ]
+  # the first good read after the restart, the failed reads since the kill
+  run awk -v k="$killed" -v u="$up" '$1 > k && $2 == "fail" { f++ } $1 > u && $2 == "ok" && !t { t = $1 }
+    END { printf "%d %.3f\n", f, t ? t - u : 99 }' "$log"
+  echo "failed reads after the kill: ${output% *}, first good read ${output#* } s after the new mount"
+  [ "${output#* }" != "99.000" ]
+  awk -v d="${output#* }" 'BEGIN { exit !(d <= 1.0) }'
+  # every good read shows the container's limit, never the host's
+  [ "$(awk '$2 == "ok" && $3 != 196608' "$log" | wc -l)" -eq 0 ]
+  tail -1 "$log" | grep -q " ok 196608$"
+}
+
+@test "SIGHUP upgrades cellfs in place to the binary now at its path: same pid and mount, no failed read" {
+  make_cg u $((160 * 1024 * 1024)) 0 -1
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  cp "$CELLFS" "$BATS_TEST_TMPDIR/bin/cellfs"
+  CELLFS=$BATS_TEST_TMPDIR/bin/cellfs start_cellfs "$MNT"
+  local log=$BATS_TEST_TMPDIR/reads mntid worker0 r i
+  mntid=$(awk -v m="$MNT" '$5 == m { print $1 }' /proc/self/mountinfo)
+  worker0=$(worker_of "$CELLFS_PID")
+  reading_container u "$log" 0.002
+  for r in 1 2 3; do
+    cp "$CELLFS" "$BATS_TEST_TMPDIR/bin/cellfs.new"
+    mv -f "$BATS_TEST_TMPDIR/bin/cellfs.new" "$BATS_TEST_TMPDIR/bin/cellfs"
+    [[ "$(readlink "/proc/$CELLFS_PID/exe")" == *"(deleted)" ]]
+    kill -HUP "$CELLFS_PID"
+    for i in $(seq 1 100); do
+      [[ "$(readlink "/proc/$CELLFS_PID/exe")" != *"(deleted)" ]] && break
+      sleep 0.02
+    done
+    [[ "$(readlink "/proc/$CELLFS_PID/exe")" != *"(deleted)" ]] # runs the new file
+    sleep 0.3
+  done
+  kill -9 $BG; BG=
+  [ "$(awk -v m="$MNT" '$5 == m { print $1 }' /proc/self/mountinfo)" = "$mntid" ]
+  [ "$(worker_of "$CELLFS_PID")" != "$worker0" ]
+  echo "reads: $(grep -c ' ok ' "$log") ok, $(grep -c ' fail' "$log") failed"
+  [ "$(grep -c ' fail' "$log")" -eq 0 ]
+  [ "$(grep -c ' ok ' "$log")" -ge 100 ]
+  [ "$(awk '$2 == "ok" && $3 != 163840' "$log" | wc -l)" -eq 0 ]
+}

@@ -427,6 +427,10 @@ static struct fsv_cg *cg_get(struct fsv_cgtab *t, const char *text, struct fsv_t
     return NULL;
   }
   memcpy(nc->ino, ino, sizeof(ino));
+  uint64_t g = hash;
+  for (int r = 0; r < R_NROLES; r++) g = (g ^ ino[r]) * 1099511628211ULL;
+  nc->gid = (g ^ (g >> 48)) & 0xFFFFFFFFFFFFULL;
+  if (!nc->gid) nc->gid = 1;
   pthread_mutex_lock(&t->lock);
   for (struct fsv_cg *cg = t->bucket[b]; cg; cg = cg->next) {
     if (cg->hash == hash && strcmp(cg->key, text) == 0 &&

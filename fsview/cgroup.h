@@ -51,6 +51,7 @@ struct fsv_cg {
   int stale;                 /* the cgroup was removed or replaced: never found again */
   int nfds;                  /* open fds in fd[][] (atomic) */
   uint64_t ino[R_NROLES];    /* identity: inode of the cgroup directory of each role */
+  uint64_t gid;              /* 48-bit hash of the identity, != 0: the group of its inodes */
   uint64_t last_used;        /* monotonic ns */
   uint64_t born;             /* monotonic ns when cellfs first saw this cgroup set */
   char *path[R_NROLES];      /* path below the mount, "" = mount root, NULL = none */

@@ -97,11 +97,13 @@ static int stale_binds(pid_t pid, dev_t dev, struct bind **out) {
     if (makedev(maj, min) == dev) continue;
     unescape(root);
     unescape(target);
-    if (fsv_kind_of(root) < 0 || strcmp(root, "/") == 0) continue; /* binds of our files only */
+    const char *rel = root; /* "/.g<group>/proc/meminfo": a bind made by an earlier rebind */
+    if (strncmp(root, "/.g", 3) == 0 && !(rel = strchr(root + 1, '/'))) continue;
+    if (fsv_kind_of(rel) < 0 || strcmp(rel, "/") == 0) continue; /* binds of our files only */
     struct bind *nb = realloc(*out, sizeof(**out) * (size_t)(n + 1));
     if (!nb) break;
     *out = nb;
-    nb[n].root = strdup(root);
+    nb[n].root = strdup(rel);
     nb[n].target = strdup(target);
     if (!nb[n].root || !nb[n].target) {
       free(nb[n].root);
@@ -158,11 +160,29 @@ static int rebind_ns(pid_t pid, const struct bind *b, const int *tree, int n, in
   return WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 }
 
+/* The inode group of pid's container (see fs.c): its init's cgroup. */
+static uint64_t group_of(struct fsv_cgtab *t, pid_t pid, struct fsv_tls *tls) {
+  struct fsv_reader r;
+  struct cell_err err = {0};
+  if (!t || fsv_resolve(t, pid, &r, tls, &err) < 0) return 0;
+  uint64_t g = r.cg ? r.cg->gid : 0;
+  fsv_cg_put(t, r.cg);
+  return g;
+}
+
 int fsv_rebind_all(const char *mp, int debug) {
   struct stat mst;
   if (stat(mp, &mst) < 0) return -1;
   DIR *d = opendir("/proc");
   if (!d) return -1;
+  /* the new binds get the inodes of each container's group, as the binds
+   * its runtime made (cellfs's own LOOKUPs would give cellfs's group) */
+  struct fsv_host host;
+  struct fsv_tls tls;
+  memset(&tls, 0, sizeof(tls));
+  struct cell_err herr = {0};
+  int have_host = fsv_host_init(&host, NULL, NULL, &herr) == 0;
+  struct fsv_cgtab *tab = have_host ? fsv_cgtab_new(&host, 1000000000ULL) : NULL;
   uint64_t *seen = NULL;
   size_t nseen = 0;
   int total = 0;
@@ -185,9 +205,11 @@ int fsv_rebind_all(const char *mp, int debug) {
     int n = stale_binds(pid, mst.st_dev, &b);
     if (n <= 0) continue;
     int *tree = calloc((size_t)n, sizeof(*tree));
+    uint64_t g = group_of(tab, pid, &tls);
     for (int i = 0; tree && i < n; i++) {
       char src[8192];
-      snprintf(src, sizeof(src), "%s%s", mp, b[i].root);
+      if (g) snprintf(src, sizeof(src), "%s/.g%012llx%s", mp, (unsigned long long)g, b[i].root);
+      else snprintf(src, sizeof(src), "%s%s", mp, b[i].root);
       tree[i] = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
       if (tree[i] < 0 && debug) fprintf(stderr, "cellfs: rebind: open_tree %s: %m\n", src);
     }
@@ -202,5 +224,11 @@ int fsv_rebind_all(const char *mp, int debug) {
   }
   closedir(d);
   free(seen);
+  fsv_cgtab_free(tab);
+  if (have_host) fsv_host_free(&host);
+  fsv_buf_free(&tls.a);
+  fsv_buf_free(&tls.b);
+  fsv_buf_free(&tls.c);
+  fsv_buf_free(&tls.out);
   return total;
 }

@@ -117,6 +117,12 @@ reading_container() {
   # every good read shows the container's limit, never the host's
   [ "$(awk '$2 == "ok" && $3 != 196608' "$log" | wc -l)" -eq 0 ]
   tail -1 "$log" | grep -q " ok 196608$"
+  # the new binds have the container's own inodes (the ones a fresh bind
+  # made from its cgroup gets), not those of cellfs's or the host's readers
+  local pid; pid=$(cat $(cg_procs k | head -1) | head -1)
+  local ino; ino=$(stat -c %i "/proc/$pid/root/proc/meminfo")
+  [ "$ino" = "$(in_container k "$MNT" stat -c %i /proc/meminfo)" ]
+  [ "$ino" != "$(stat -c %i "$MNT/proc/meminfo")" ]
 }
 
 @test "SIGHUP upgrades cellfs in place to the binary now at its path: same pid and mount, no failed read" {

@@ -515,7 +515,7 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
     int sig = sigwaitinfo(&mask, &si);
     if (sig < 0) continue;
     if (sig == SIGHUP) {
-      if (exe[0]) upgrade(exe, fd, jfd, worker);
+      if (exe[0] && fsv_argv) upgrade(exe, fd, jfd, worker);
       continue;
     }
     if (sig == SIGCHLD) {

@@ -15,6 +15,11 @@ teardown() {
   local p
   for p in $BG; do kill -9 "$p" 2>/dev/null || true; done
   stop_cellfs "$MNT"
+  # CELLFS=build/asan/cellfs: no sanitizer report from any cellfs process
+  if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$MNT.log" 2>/dev/null; then
+    remove_cgs
+    return 1
+  fi
   remove_cgs
   if [ -n "$MANY" ] && [ -d "$MANY" ]; then
     for p in $(cat "$MANY"/*/cgroup.procs 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done

@@ -867,7 +867,7 @@ int fsv_collect_cpu(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_cpu *c, i
       fsv_cpu_tighten(&c->quota_us, &c->period_us, q, per);
     }
   }
-  if (usage && cg && !fsv_cg_is_root(cg, R_CPUACCT)) {
+  if (usage && cg) {
     if (cg_read_at(t, cg, F_CPU_USAGE, 0, &tls->b) == 0) {
       if (h->v2[R_CPUACCT] || fsv_parse_usage_all(tls->b.p, c) == 0) {
         if (h->v2[R_CPUACCT]) fsv_parse_cpu_stat_v2(tls->b.p, c);

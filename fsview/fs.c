@@ -45,15 +45,19 @@ static const struct node nodes[] = {
 };
 #define NNODES (sizeof(nodes) / sizeof(nodes[0]))
 
-/* Inode numbers of files carry the reader's cgroup group: ino = gid << 8 |
- * node.  The kernel keeps one page cache per inode, and sendfile/splice
- * read through it: one inode per (cgroup, file) keeps a container's pages
- * away from every other cgroup's readers.  LOOKUP answers with the group of
- * the looking-up process (a runtime binds the files from the container's
- * init, already in its cgroup) and is never cached for files (entry
- * timeout 0), so each path walk gets its reader's inode.  Directories keep
- * group 0.  The number needs no table: any worker (a restarted one too)
- * maps it back to its node, and renders for the reader, not the inode. */
+/* Inode numbers carry a group: ino = gid << 8 | node.  The kernel keeps
+ * one page cache per inode, and sendfile/splice read through it: one inode
+ * per (cgroup, file) keeps a container's pages away from every other
+ * cgroup's readers.  "/.self-<unique>" is the tree of the cgroup of the
+ * process that looks it up first (its group, a hash of the cgroup's
+ * identity): cell's container init, already in its cgroup, binds the files
+ * from "/.self-<random>".  The name is the binder's alone, so every dentry
+ * stays valid (a name shared by readers of several cgroups and answered per
+ * reader would be invalidated by each other's walks, and a bind of an
+ * invalidated dentry fails with ENOENT).  "/.g<gid>" names one group
+ * (cellfs's re-binds); the plain tree is group 0, shared by every reader as
+ * before.  The number needs no table: any worker (a restarted one too) maps
+ * it back to its node, and renders for the reader, not the inode. */
 #define NODE_BITS 8
 #define NODE(ino) ((ino) & ((1u << NODE_BITS) - 1))
 static int ino_ok(fuse_ino_t ino) {
@@ -602,19 +606,12 @@ static void ksize_min(fuse_ino_t ino, uint64_t v) { ksize_put(ino, v, -1); }
 static void ksize_max(fuse_ino_t ino, uint64_t v) { ksize_put(ino, v, 1); }
 
 /* A file's attributes with its size as the requesting reader sees it. */
-/* lookup: ino is a node; *ino becomes the reader's inode of it */
-static int attr_for(fuse_req_t req, fuse_ino_t *inop, int lookup, struct stat *st) {
-  fuse_ino_t ino = *inop;
+static int attr_for(fuse_req_t req, fuse_ino_t ino, struct stat *st) {
   fill_attr(ino, st);
   if (nodes[NODE(ino)].kind == K_DIR) return 0;
   struct fsv_text *t;
-  uint64_t gid = 0;
-  int rc = render_req(req, ino, &t, 0, &gid);
+  int rc = render_req(req, ino, &t, 0, NULL);
   if (rc < 0) return rc;
-  if (lookup) {
-    ino = *inop = (fuse_ino_t)(gid << NODE_BITS) | NODE(ino);
-    st->st_ino = ino;
-  }
   st->st_size = (off_t)t->len;
   st->st_blocks = (blkcnt_t)((t->len + 511) / 512);
   ksize_set(ino, t->len); /* before the reply: the kernel takes it then */
@@ -630,20 +627,38 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
   struct fuse_entry_param e;
   memset(&e, 0, sizeof(e));
   e.generation = 1;
+  if (pnode == 1 && pgid == 0 && strncmp(name, ".self-", 6) == 0 && name[6]) {
+    struct fsv_ctx *c = fuse_req_userdata(req);
+    struct fsv_reader r;
+    struct cell_err err = {0};
+    fsv_blocking(); /* may read /proc */
+    if (fsv_resolve(c->tab, fuse_req_ctx(req)->pid, &r, fsv_cur_tls, &err) < 0) {
+      if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
+      fuse_reply_err(req, EIO);
+      return;
+    }
+    gid = r.cg ? r.cg->gid : 0;
+    fsv_cg_put(c->tab, r.cg);
+    e.ino = (fuse_ino_t)(gid << NODE_BITS) | 1;
+    fill_attr(e.ino, &e.attr);
+    e.entry_timeout = e.attr_timeout = 3600; /* the name is the binder's alone */
+    fuse_reply_entry(req, &e);
+    return;
+  }
   if (pnode == 1 && pgid == 0 && group_dir(name, &gid)) {
     e.ino = (fuse_ino_t)(gid << NODE_BITS) | 1;
     fill_attr(e.ino, &e.attr);
-    fuse_reply_entry(req, &e); /* timeouts 0: nothing cached */
+    e.entry_timeout = e.attr_timeout = 3600;
+    fuse_reply_entry(req, &e);
     return;
   }
   for (fuse_ino_t i = 2; i < NNODES; i++) {
     if (nodes[i].parent == pnode && strcmp(nodes[i].name, name) == 0) {
       fuse_ino_t ino = (fuse_ino_t)(pgid << NODE_BITS) | i;
-      /* sizes differ per reader: never cache a file's attributes; files
-       * are looked up on every walk, to give each reader its group's inode */
+      /* sizes differ per reader: never cache a file's attributes */
       e.attr_timeout = nodes[i].kind == K_DIR ? 3600 : 0;
-      e.entry_timeout = nodes[i].kind == K_DIR ? 3600 : 0;
-      int rc = attr_for(req, &ino, pgid == 0, &e.attr);
+      e.entry_timeout = 3600;
+      int rc = attr_for(req, ino, &e.attr);
       e.ino = ino;
       if (rc < 0) {
         fuse_reply_err(req, -rc);
@@ -663,7 +678,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     return;
   }
   struct stat st;
-  int rc = attr_for(req, &ino, 0, &st);
+  int rc = attr_for(req, ino, &st);
   if (rc < 0) {
     fuse_reply_err(req, -rc);
     return;

@@ -100,8 +100,11 @@ static int stale_binds(pid_t pid, dev_t dev, struct bind **out) {
     /* a dead bind's dentry may have been invalidated: "/proc/meminfo//deleted" */
     size_t rl = strlen(root);
     if (rl > 9 && strcmp(root + rl - 9, "//deleted") == 0) root[rl - 9] = '\0';
-    const char *rel = root; /* "/.g<group>/proc/meminfo": a bind made by an earlier rebind */
-    if (strncmp(root, "/.g", 3) == 0 && !(rel = strchr(root + 1, '/'))) continue;
+    /* "/.self-<id>/proc/meminfo" (cell's binds), "/.g<group>/..." (re-binds) */
+    const char *rel = root;
+    if ((strncmp(root, "/.g", 3) == 0 || strncmp(root, "/.self-", 7) == 0) &&
+        !(rel = strchr(root + 1, '/')))
+      continue;
     if (fsv_kind_of(rel) < 0 || strcmp(rel, "/") == 0) continue; /* binds of our files only */
     struct bind *nb = realloc(*out, sizeof(**out) * (size_t)(n + 1));
     if (!nb) break;

@@ -167,3 +167,15 @@ check_all() {
   local i1 i2; i1=$(in_container one "$MNT" stat -c %i /proc/cpuinfo); i2=$(in_container two "$MNT" stat -c %i /proc/cpuinfo)
   [ "$i1" != "$i2" ] && [ "$i1" != "$(stat -c %i "$MNT/proc/cpuinfo")" ]
 }
+
+@test "containers of two cgroups bound at the same time: every bind succeeds (per-cgroup trees never invalidate each other)" {
+  make_cg p $((256 * 1024 * 1024)) 0 -1
+  make_cg q $((512 * 1024 * 1024)) 0 -1
+  start_cellfs "$MNT"
+  local d=$BATS_TEST_TMPDIR a b
+  for _ in $(seq 25); do in_container p "$MNT" true 2>>"$d/ep" || echo failed >>"$d/ep"; done & a=$!
+  for _ in $(seq 25); do in_container q "$MNT" true 2>>"$d/eq" || echo failed >>"$d/eq"; done & b=$!
+  wait $a $b
+  cat "$d/ep" "$d/eq" 2>/dev/null | head -5
+  [ ! -s "$d/ep" ] && [ ! -s "$d/eq" ]
+}

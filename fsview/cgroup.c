@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,6 +219,8 @@ struct fsv_cgtab {
   pthread_mutex_t lock;
   struct fsv_cg *bucket[CG_BUCKETS];
   int ncg;
+  int nfds;   /* cgroup file fds open (atomic) */
+  int maxfds; /* bound of nfds, from RLIMIT_NOFILE */
   struct pid_ent pids[PID_SLOTS];
   struct ns_ent ns[NS_SLOTS];
 };
@@ -227,14 +230,36 @@ struct fsv_cgtab *fsv_cgtab_new(struct fsv_host *h, uint64_t pid_ttl_ns) {
   if (!t) return NULL;
   t->h = h;
   t->ttl = pid_ttl_ns;
+  /* half the soft limit (raised to the hard one at start) minus what the
+   * worker needs besides: /dev/fuse, host files, transient /proc reads */
+  struct rlimit rl;
+  rlim_t cur = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+  if (cur == RLIM_INFINITY || cur > (1 << 20)) cur = 1 << 20;
+  t->maxfds = cur > 128 ? (int)(cur - 64) / 2 : 32;
   pthread_mutex_init(&t->lock, NULL);
   return t;
 }
 
-static void cg_free(struct fsv_cg *cg) {
+int fsv_cgtab_fds(struct fsv_cgtab *t) { return __atomic_load_n(&t->nfds, __ATOMIC_RELAXED); }
+int fsv_cgtab_maxfds(struct fsv_cgtab *t) { return t->maxfds; }
+
+/* Close every cached fd of cg (nobody may be using them). */
+static void cg_close_fds(struct fsv_cgtab *t, struct fsv_cg *cg) {
+  int n = 0;
   for (int f = 0; f < F_NFILES; f++)
-    for (int d = 0; d < FSV_MAXDEPTH; d++)
-      if (cg->fd[f][d] >= 0) close(cg->fd[f][d]);
+    for (int d = 0; d < FSV_MAXDEPTH; d++) {
+      if (cg->fd[f][d] >= 0) {
+        close(cg->fd[f][d]);
+        n++;
+      }
+      cg->fd[f][d] = -2;
+    }
+  __atomic_sub_fetch(&cg->nfds, n, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&t->nfds, n, __ATOMIC_RELAXED);
+}
+
+static void cg_free(struct fsv_cgtab *t, struct fsv_cg *cg) {
+  cg_close_fds(t, cg);
   for (int r = 0; r < R_NROLES; r++) free(cg->path[r]);
   for (int v = 0; v < FSV_NVIEWS; v++) fsv_text_put(cg->views[v]);
   free(cg->key);
@@ -249,7 +274,7 @@ void fsv_cgtab_free(struct fsv_cgtab *t) {
     struct fsv_cg *cg = t->bucket[i];
     while (cg) {
       struct fsv_cg *n = cg->next;
-      cg_free(cg);
+      cg_free(t, cg);
       cg = n;
     }
   }
@@ -281,7 +306,7 @@ static struct fsv_cg *cg_new(const struct fsv_host *h, const char *text, uint64_
   for (int f = 0; f < F_NFILES; f++)
     for (int d = 0; d < FSV_MAXDEPTH; d++) cg->fd[f][d] = -2;
   if (!cg->key) {
-    cg_free(cg);
+    free(cg);
     return NULL;
   }
   const char *p = text;
@@ -348,38 +373,93 @@ void fsv_cg_put(struct fsv_cgtab *t, struct fsv_cg *cg) {
   if (!cg) return;
   pthread_mutex_lock(&t->lock);
   cg->refs--;
+  cg->active--;
   pthread_mutex_unlock(&t->lock);
 }
 
 static void sample_cg(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_tls *tls, int decay);
 
-/* Find or create the cg of this cgroup text; returns it referenced. */
+/* The directory of role r of cg, `depth` levels up, into path. */
+static void cg_dir(const struct fsv_host *h, const struct fsv_cg *cg, enum fsv_role r, int depth,
+                   char *path, size_t size) {
+  size_t n = strlen(cg->path[r]);
+  for (int d = 0; d < depth && n > 0; d++) {
+    while (n > 0 && cg->path[r][n - 1] != '/') n--;
+    if (n > 0) n--; /* the slash */
+  }
+  snprintf(path, size, "%s%.*s", h->mnt[r], (int)n, cg->path[r]);
+}
+
+/* The identity of cg's cgroups: the inode of each role's directory.
+ * -1 with errno when a directory is gone. */
+static int cg_identity(const struct fsv_host *h, const struct fsv_cg *cg, uint64_t *ino) {
+  for (int r = 0; r < R_NROLES; r++) {
+    ino[r] = 0;
+    if (!h->mnt[r] || !cg->path[r]) continue;
+    char path[4200];
+    struct stat st;
+    cg_dir(h, cg, (enum fsv_role)r, 0, path, sizeof(path));
+    if (stat(path, &st) < 0) return -1;
+    ino[r] = (uint64_t)st.st_ino;
+  }
+  return 0;
+}
+
+static int same_cg(const struct fsv_cg *cg, uint64_t hash, const char *text, const uint64_t *ino) {
+  return !__atomic_load_n(&cg->stale, __ATOMIC_ACQUIRE) && cg->hash == hash &&
+         strcmp(cg->key, text) == 0 && (!ino || memcmp(cg->ino, ino, sizeof(cg->ino)) == 0);
+}
+
+/* Find or create the cg of this cgroup text; returns it referenced, or
+ * NULL with errno. */
 static struct fsv_cg *cg_get(struct fsv_cgtab *t, const char *text, struct fsv_tls *tls) {
   uint64_t hash = fnv(text);
   size_t b = hash % CG_BUCKETS;
+  uint64_t ino[R_NROLES];
+  struct fsv_cg *nc = cg_new(t->h, text, hash);
+  if (!nc) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (cg_identity(t->h, nc, ino) < 0) {
+    int e = errno;
+    cg_free(t, nc);
+    errno = e == ENOENT ? ENODEV : e; /* the cgroup was removed meanwhile */
+    return NULL;
+  }
+  memcpy(nc->ino, ino, sizeof(ino));
+  uint64_t g = hash;
+  for (int r = 0; r < R_NROLES; r++) g = (g ^ ino[r]) * 1099511628211ULL;
+  nc->gid = (g ^ (g >> 48)) & 0xFFFFFFFFFFFFULL;
+  if (!nc->gid) nc->gid = 1;
   pthread_mutex_lock(&t->lock);
   for (struct fsv_cg *cg = t->bucket[b]; cg; cg = cg->next) {
-    if (cg->hash == hash && strcmp(cg->key, text) == 0) {
+    if (cg->hash == hash && strcmp(cg->key, text) == 0 &&
+        memcmp(cg->ino, ino, sizeof(ino)) != 0)
+      __atomic_store_n(&cg->stale, 1, __ATOMIC_RELEASE); /* same path, another cgroup */
+    if (same_cg(cg, hash, text, ino)) {
       cg->refs++;
+      cg->active++;
       cg->last_used = fsv_now_ns();
       pthread_mutex_unlock(&t->lock);
+      cg_free(t, nc);
       return cg;
     }
   }
   pthread_mutex_unlock(&t->lock);
-  struct fsv_cg *nc = cg_new(t->h, text, hash);
-  if (!nc) return NULL;
   sample_cg(t, nc, tls, 0);
   pthread_mutex_lock(&t->lock);
   for (struct fsv_cg *cg = t->bucket[b]; cg; cg = cg->next) {
-    if (cg->hash == hash && strcmp(cg->key, text) == 0) { /* lost a race */
+    if (same_cg(cg, hash, text, ino)) { /* lost a race */
       cg->refs++;
+      cg->active++;
       pthread_mutex_unlock(&t->lock);
-      cg_free(nc);
+      cg_free(t, nc);
       return cg;
     }
   }
   nc->refs = 1;
+  nc->active = 1;
   nc->last_used = nc->born = fsv_now_ns();
   nc->next = t->bucket[b];
   t->bucket[b] = nc;
@@ -487,9 +567,11 @@ int fsv_resolve(struct fsv_cgtab *t, pid_t pid, struct fsv_reader *r, struct fsv
   uint64_t now = fsv_now_ns();
   struct pid_ent *pe = &t->pids[pid % PID_SLOTS];
   pthread_mutex_lock(&t->lock);
-  if (pe->pid == pid && pe->cg && now - pe->stamp < t->ttl) {
+  if (pe->pid == pid && pe->cg && now - pe->stamp < t->ttl &&
+      !__atomic_load_n(&pe->cg->stale, __ATOMIC_ACQUIRE)) {
     r->cg = pe->cg;
     r->cg->refs++;
+    r->cg->active++;
     r->cg->last_used = now;
     r->init_start = pe->init_start;
     pthread_mutex_unlock(&t->lock);
@@ -518,7 +600,9 @@ int fsv_resolve(struct fsv_cgtab *t, pid_t pid, struct fsv_reader *r, struct fsv
   if (read_path(p, &tls->a) < 0)
     return cell_error(err, errno, "reader pid %d: read %s", (int)pid, p);
   struct fsv_cg *cg = cg_get(t, tls->a.p, tls);
-  if (!cg) return cell_error(err, ENOMEM, "reader pid %d: cgroup entry", (int)pid);
+  if (!cg)
+    return cell_error(err, errno == ENOMEM ? ENOMEM : EIO, "reader pid %d: cgroup of %s: %s",
+                      (int)pid, p, strerror(errno));
   r->cg = cg;
   pthread_mutex_lock(&t->lock);
   struct fsv_cg *old = pe->cg;
@@ -549,10 +633,10 @@ void fsv_sweep(struct fsv_cgtab *t) {
     struct fsv_cg **pp = &t->bucket[i];
     while (*pp) {
       struct fsv_cg *cg = *pp;
-      if (cg->refs == 0 && now - cg->last_used >= idle) {
+      if (cg->refs == 0 && (cg->stale || now - cg->last_used >= idle)) {
         *pp = cg->next;
         t->ncg--;
-        cg_free(cg);
+        cg_free(t, cg);
       } else {
         pp = &cg->next;
       }
@@ -603,6 +687,29 @@ static enum fsv_role tasks_role(const struct fsv_host *h, const struct fsv_cg *c
   return any;
 }
 
+static int by_last_used(const void *a, const void *b) {
+  const struct fsv_cg *x = *(struct fsv_cg *const *)a, *y = *(struct fsv_cg *const *)b;
+  return x->last_used < y->last_used ? -1 : x->last_used > y->last_used;
+}
+
+/* Over the fd bound: close the fds of the least recently used cgroups no
+ * request is using, down to 3/4 of the bound (so trims are rare). */
+static void trim_fds(struct fsv_cgtab *t) {
+  pthread_mutex_lock(&t->lock);
+  struct fsv_cg **list = calloc((size_t)t->ncg + 1, sizeof(*list));
+  size_t n = 0;
+  if (list)
+    for (int i = 0; i < CG_BUCKETS; i++)
+      for (struct fsv_cg *cg = t->bucket[i]; cg; cg = cg->next)
+        if (cg->active == 0 && __atomic_load_n(&cg->nfds, __ATOMIC_RELAXED) > 0) list[n++] = cg;
+  if (n) qsort(list, n, sizeof(*list), by_last_used);
+  int target = t->maxfds / 4 * 3;
+  for (size_t i = 0; i < n && __atomic_load_n(&t->nfds, __ATOMIC_RELAXED) > target; i++)
+    cg_close_fds(t, list[i]);
+  pthread_mutex_unlock(&t->lock);
+  free(list);
+}
+
 /* fd of file f of the cgroup `depth` levels above cg; -1 (errno) if none */
 static int cg_fd(struct fsv_cgtab *t, struct fsv_cg *cg, enum fsv_file f, int depth) {
   const struct fsv_host *h = t->h;
@@ -622,21 +729,30 @@ static int cg_fd(struct fsv_cgtab *t, struct fsv_cg *cg, enum fsv_file f, int de
   if (!name) {
     fd = -1;
   } else {
-    char path[4096];
-    size_t n = strlen(cg->path[r]);
-    for (int d = 0; d < depth && n > 0; d++) {
-      while (n > 0 && cg->path[r][n - 1] != '/') n--;
-      if (n > 0) n--; /* the slash */
-    }
-    snprintf(path, sizeof(path), "%s%.*s/%s", h->mnt[r], (int)n, cg->path[r], name);
+    char dir[4096], path[4200];
+    cg_dir(h, cg, r, depth, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
     fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fd = -1;
+    if (fd < 0) {
+      int e = errno;
+      struct stat st;
+      if (e != ENOENT) return -1; /* EMFILE, ENOMEM...: an error, not an absent file */
+      if (stat(dir, &st) < 0 || (depth == 0 && (uint64_t)st.st_ino != cg->ino[r])) {
+        __atomic_store_n(&cg->stale, 1, __ATOMIC_RELEASE); /* the cgroup is gone */
+        errno = ENODEV;
+        return -1;
+      }
+      fd = -1; /* a file this cgroup does not have */
+    }
   }
   int expected = -2;
   if (!__atomic_compare_exchange_n(slot, &expected, fd, 0, __ATOMIC_ACQ_REL,
                                    __ATOMIC_ACQUIRE)) {
     if (fd >= 0) close(fd);
     fd = expected;
+  } else if (fd >= 0) {
+    __atomic_add_fetch(&cg->nfds, 1, __ATOMIC_RELAXED);
+    if (__atomic_add_fetch(&t->nfds, 1, __ATOMIC_RELAXED) > t->maxfds) trim_fds(t);
   }
   if (fd < 0) errno = ENOENT;
   return fd;
@@ -646,43 +762,69 @@ static int cg_read_at(struct fsv_cgtab *t, struct fsv_cg *cg, enum fsv_file f, i
                       struct fsv_buf *b) {
   int fd = cg_fd(t, cg, f, depth);
   if (fd < 0) return -1;
-  return pread_all(fd, b);
+  if (pread_all(fd, b) < 0) {
+    if (errno == ENODEV) __atomic_store_n(&cg->stale, 1, __ATOMIC_RELEASE); /* removed */
+    return -1;
+  }
+  return 0;
 }
 
 int fsv_cg_read(struct fsv_cgtab *t, struct fsv_cg *cg, enum fsv_file f, struct fsv_buf *b) {
   return cg_read_at(t, cg, f, 0, b);
 }
 
+/* a cgroup file held something else than expected: an error, never ENOENT */
+static int bad_text(void) {
+  errno = EIO;
+  return -1;
+}
+
 static int read_u64_at(struct fsv_cgtab *t, struct fsv_cg *cg, enum fsv_file f, int depth,
                        struct fsv_buf *b, uint64_t *v) {
   if (cg_read_at(t, cg, f, depth, b) < 0) return -1;
-  return fsv_parse_u64_max(b->p, v);
+  return fsv_parse_u64_max(b->p, v) < 0 ? bad_text() : 0;
 }
 
 int fsv_collect_mem(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_mem *m,
                     struct fsv_tls *tls) {
   fsv_mem_init(m);
   const struct fsv_host *h = t->h;
-  if (!h->mnt[R_MEM] || !cg->path[R_MEM]) return -1;
+  if (!h->mnt[R_MEM] || !cg->path[R_MEM]) {
+    errno = ENOENT;
+    return -1;
+  }
   if (cg_read_at(t, cg, F_MEM_STAT, 0, &tls->b) < 0) return -1;
   uint64_t v;
   if (!h->v2[R_MEM]) {
-    if (fsv_parse_memstat_v1(tls->b.p, m) < 0) return -1;
+    if (fsv_parse_memstat_v1(tls->b.p, m) < 0) return bad_text();
     if (read_u64_at(t, cg, F_MEM_USAGE, 0, &tls->b, &v) == 0) m->usage = v;
+    else if (errno != ENOENT) return -1;
     uint64_t sw;
-    if (read_u64_at(t, cg, F_SWAP_USAGE, 0, &tls->b, &sw) == 0 && sw >= m->usage)
-      m->swap_usage = sw - m->usage;
+    if (read_u64_at(t, cg, F_SWAP_USAGE, 0, &tls->b, &sw) == 0) {
+      if (sw >= m->usage) m->swap_usage = sw - m->usage;
+    } else if (errno != ENOENT) {
+      return -1;
+    }
     if (m->memsw_limit != FSV_UNLIMITED && m->limit != FSV_UNLIMITED)
       m->swap_limit = m->memsw_limit > m->limit ? m->memsw_limit - m->limit : 0;
     return 0;
   }
-  if (fsv_parse_memstat_v2(tls->b.p, m) < 0) return -1;
+  if (fsv_parse_memstat_v2(tls->b.p, m) < 0) return bad_text();
   if (read_u64_at(t, cg, F_MEM_USAGE, 0, &tls->b, &v) == 0) m->usage = v;
+  else if (errno != ENOENT) return -1;
   if (read_u64_at(t, cg, F_SWAP_USAGE, 0, &tls->b, &v) == 0) m->swap_usage = v;
+  else if (errno != ENOENT) return -1;
   for (int d = 0; d <= cg->depth[R_MEM] && d < FSV_MAXDEPTH; d++) {
-    if (read_u64_at(t, cg, F_MEM_MAX, d, &tls->b, &v) == 0 && v < m->limit) m->limit = v;
-    if (read_u64_at(t, cg, F_SWAP_MAX, d, &tls->b, &v) == 0 && v < m->swap_limit)
-      m->swap_limit = v;
+    if (read_u64_at(t, cg, F_MEM_MAX, d, &tls->b, &v) == 0) {
+      if (v < m->limit) m->limit = v;
+    } else if (errno != ENOENT) {
+      return -1;
+    }
+    if (read_u64_at(t, cg, F_SWAP_MAX, d, &tls->b, &v) == 0) {
+      if (v < m->swap_limit) m->swap_limit = v;
+    } else if (errno != ENOENT) {
+      return -1;
+    }
   }
   return 0;
 }
@@ -692,9 +834,14 @@ int fsv_collect_cpu(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_cpu *c, i
   const struct fsv_host *h = t->h;
   fsv_cpu_init(c);
   int have_set = 0;
-  if (cg && cg_read_at(t, cg, F_CPUSET, 0, &tls->b) == 0 &&
-      fsv_parse_cpulist(tls->b.p, c->cpuset) == 0)
-    have_set = 1;
+  if (cg && !fsv_cg_is_root(cg, R_CPUSET)) {
+    if (cg_read_at(t, cg, F_CPUSET, 0, &tls->b) == 0) {
+      if (fsv_parse_cpulist(tls->b.p, c->cpuset) < 0) return bad_text();
+      have_set = 1;
+    } else if (errno != ENOENT) {
+      return -1;
+    }
+  }
   if (!have_set) {
     if (fsv_read_host(h, H_ONLINE, &tls->b) < 0 || fsv_parse_cpulist(tls->b.p, c->cpuset) < 0)
       c->cpuset[0] = 1;
@@ -703,28 +850,37 @@ int fsv_collect_cpu(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_cpu *c, i
     for (int d = 0; d <= cg->depth[R_CPU] && d < FSV_MAXDEPTH; d++) {
       int64_t q = -1;
       uint64_t per = 100000;
+      if (cg_read_at(t, cg, F_CPU_QUOTA, d, &tls->b) < 0) {
+        if (errno != ENOENT) return -1;
+        continue;
+      }
       if (h->v2[R_CPU]) {
-        if (cg_read_at(t, cg, F_CPU_QUOTA, d, &tls->b) < 0 ||
-            fsv_parse_cpu_max(tls->b.p, &q, &per) < 0)
-          continue;
+        if (fsv_parse_cpu_max(tls->b.p, &q, &per) < 0) return bad_text();
       } else {
         uint64_t pv;
-        if (cg_read_at(t, cg, F_CPU_QUOTA, d, &tls->b) < 0) continue;
         q = strtoll(tls->b.p, NULL, 10);
-        if (read_u64_at(t, cg, F_CPU_PERIOD, d, &tls->b, &pv) == 0 && pv > 0) per = pv;
+        if (read_u64_at(t, cg, F_CPU_PERIOD, d, &tls->b, &pv) == 0) {
+          if (pv > 0) per = pv;
+        } else if (errno != ENOENT) {
+          return -1;
+        }
       }
       fsv_cpu_tighten(&c->quota_us, &c->period_us, q, per);
     }
   }
   if (usage && cg) {
     if (cg_read_at(t, cg, F_CPU_USAGE, 0, &tls->b) == 0) {
-      if (h->v2[R_CPUACCT]) fsv_parse_cpu_stat_v2(tls->b.p, c);
-      else if (fsv_parse_usage_all(tls->b.p, c) < 0 &&
-               cg_read_at(t, cg, F_CPUACCT_STAT, 0, &tls->b) == 0)
-        fsv_parse_cpuacct_stat(tls->b.p, c, h->hz);
-    } else if (cg_read_at(t, cg, F_CPUACCT_STAT, 0, &tls->b) == 0) {
-      fsv_parse_cpuacct_stat(tls->b.p, c, h->hz);
+      if (h->v2[R_CPUACCT] || fsv_parse_usage_all(tls->b.p, c) == 0) {
+        if (h->v2[R_CPUACCT]) fsv_parse_cpu_stat_v2(tls->b.p, c);
+        return 0;
+      }
+    } else if (errno != ENOENT) {
+      return -1;
     }
+    if (cg_read_at(t, cg, F_CPUACCT_STAT, 0, &tls->b) == 0)
+      fsv_parse_cpuacct_stat(tls->b.p, c, h->hz);
+    else if (errno != ENOENT)
+      return -1;
   }
   return 0;
 }
@@ -733,9 +889,10 @@ int fsv_collect_io(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_io *io,
                    struct fsv_tls *tls) {
   io->n = 0;
   if (cg_read_at(t, cg, F_IO_A, 0, &tls->b) < 0) return -1;
-  if (t->h->v2[R_BLKIO]) return fsv_parse_io_stat(tls->b.p, io);
-  if (fsv_parse_blkio(tls->b.p, io, 0) < 0) return -1;
+  if (t->h->v2[R_BLKIO]) return fsv_parse_io_stat(tls->b.p, io) < 0 ? bad_text() : 0;
+  if (fsv_parse_blkio(tls->b.p, io, 0) < 0) return bad_text();
   if (cg_read_at(t, cg, F_IO_B, 0, &tls->b) == 0) fsv_parse_blkio(tls->b.p, io, 1);
+  else if (errno != ENOENT) return -1;
   return 0;
 }
 
@@ -799,6 +956,7 @@ void fsv_sample_all(struct fsv_cgtab *t, struct fsv_tls *tls) {
     for (int i = 0; i < CG_BUCKETS; i++)
       for (struct fsv_cg *cg = t->bucket[i]; cg; cg = cg->next) {
         cg->refs++;
+        cg->active++;
         list[n++] = cg;
       }
   }

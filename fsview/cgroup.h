@@ -47,6 +47,11 @@ struct fsv_cg {
   uint64_t hash;
   char *key;                 /* text of /proc/PID/cgroup */
   int refs;                  /* guarded by the table lock */
+  int active;                /* references of requests in flight (table lock): fds in use */
+  int stale;                 /* the cgroup was removed or replaced: never found again */
+  int nfds;                  /* open fds in fd[][] (atomic) */
+  uint64_t ino[R_NROLES];    /* identity: inode of the cgroup directory of each role */
+  uint64_t gid;              /* 48-bit hash of the identity, != 0: the group of its inodes */
   uint64_t last_used;        /* monotonic ns */
   uint64_t born;             /* monotonic ns when cellfs first saw this cgroup set */
   char *path[R_NROLES];      /* path below the mount, "" = mount root, NULL = none */
@@ -77,10 +82,18 @@ int fsv_read_host(const struct fsv_host *h, enum fsv_hostfile f, struct fsv_buf 
 
 /* The cgroup table, the pid cache and the loadavg sampler. */
 struct fsv_cgtab;
+/* Cgroup file fds stay below the RLIMIT_NOFILE soft limit: the least
+ * recently used idle cgroups lose their fds first (reopened on demand). */
 struct fsv_cgtab *fsv_cgtab_new(struct fsv_host *h, uint64_t pid_ttl_ns);
+int fsv_cgtab_fds(struct fsv_cgtab *t);    /* cgroup file fds open now */
+int fsv_cgtab_maxfds(struct fsv_cgtab *t); /* their bound */
 void fsv_cgtab_free(struct fsv_cgtab *t);
 
-/* The reader's container: its cgroup (referenced; NULL = the host itself)
+/* The reader's container: its cgroup (referenced; NULL = the host itself).
+ * A cgroup is known by its identity (the inodes of its directories), not
+ * its path: a cgroup removed and made again under the same path is a new
+ * entry.  Collectors fail with ENODEV once the cgroup is gone (the entry
+ * is then stale) and with ENOENT only for a file a live cgroup lacks.
  * and the start of its init in seconds since boot (0 for host readers). */
 struct fsv_reader {
   struct fsv_cg *cg;

@@ -45,6 +45,36 @@ static const struct node nodes[] = {
 };
 #define NNODES (sizeof(nodes) / sizeof(nodes[0]))
 
+/* Inode numbers carry a group: ino = gid << 8 | node.  The kernel keeps
+ * one page cache per inode, and sendfile/splice read through it: one inode
+ * per (cgroup, file) keeps a container's pages away from every other
+ * cgroup's readers.  "/.self-<unique>" is the tree of the cgroup of the
+ * process that looks it up first (its group, a hash of the cgroup's
+ * identity): cell's container init, already in its cgroup, binds the files
+ * from "/.self-<random>".  The name is the binder's alone, so every dentry
+ * stays valid (a name shared by readers of several cgroups and answered per
+ * reader would be invalidated by each other's walks, and a bind of an
+ * invalidated dentry fails with ENOENT).  "/.g<gid>" names one group
+ * (cellfs's re-binds); the plain tree is group 0, shared by every reader as
+ * before.  The number needs no table: any worker (a restarted one too) maps
+ * it back to its node, and renders for the reader, not the inode. */
+#define NODE_BITS 8
+#define NODE(ino) ((ino) & ((1u << NODE_BITS) - 1))
+static int ino_ok(fuse_ino_t ino) {
+  fuse_ino_t n = NODE(ino);
+  return n >= 1 && n < NNODES;
+}
+
+/* "/.g<12 hex digits>" is the tree of one group (FSV_GROUP_DIR): its files
+ * have that group's inodes whoever looks them up.  cellfs's own re-binds
+ * into running containers use it (their LOOKUPs come from cellfs). */
+static int group_dir(const char *name, uint64_t *gid) {
+  char *end;
+  if (strncmp(name, ".g", 2) != 0 || strlen(name) != 14) return 0;
+  *gid = strtoull(name + 2, &end, 16);
+  return *end == '\0' && *gid != 0 && *gid < (1ULL << 48);
+}
+
 int fsv_kind_of(const char *path) {
   fuse_ino_t cur = 1;
   while (*path == '/') path++;
@@ -124,6 +154,16 @@ static int host_text(struct fsv_ctx *c, enum fsv_hostfile f, enum fsv_kind k,
   return 0;
 }
 
+/* Fail closed: the reader's cgroup could not be read (removed, replaced,
+ * out of fds, unexpected text).  It gets EIO, never the host's file. */
+static int closed(struct fsv_ctx *c, enum fsv_kind k, const char *what, struct cell_err *err) {
+  (void)c;
+  int e = errno;
+  cell_error(err, EIO, "render %s: read the reader's %s cgroup: %s", host_name[k], what,
+             strerror(e));
+  return -1;
+}
+
 static int cpu_is_root(const struct fsv_cg *cg) {
   return fsv_cg_is_root(cg, R_CPUSET) && fsv_cg_is_root(cg, R_CPU);
 }
@@ -142,8 +182,13 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
   case K_MEMINFO:
   case K_SWAPS: {
     struct fsv_mem m;
-    if (fsv_cg_is_root(cg, R_MEM) || fsv_collect_mem(c->tab, cg, &m, tls) < 0) {
+    if (fsv_cg_is_root(cg, R_MEM)) {
       rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if (fsv_collect_mem(c->tab, cg, &m, tls) < 0) {
+      /* ENOENT: a live cgroup without memory files (v2 memory not delegated) */
+      rc = errno == ENOENT ? passthrough(c, kind, out, err) : closed(c, kind, "memory", err);
       break;
     }
     if ((rc = host_text(c, H_MEMINFO, K_MEMINFO, &tls->a, err)) < 0) break;
@@ -159,7 +204,10 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
       rc = passthrough(c, kind, out, err);
       break;
     }
-    fsv_collect_cpu(c->tab, cg, &cpu, 0, tls);
+    if (fsv_collect_cpu(c->tab, cg, &cpu, 0, tls) < 0) {
+      rc = closed(c, kind, "cpu", err);
+      break;
+    }
     int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
     if (kind == K_CPUINFO) {
       if ((rc = host_text(c, H_CPUINFO, kind, &tls->a, err)) < 0) break;
@@ -174,7 +222,10 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
       rc = passthrough(c, kind, out, err);
       break;
     }
-    fsv_collect_cpu(c->tab, cg, &cpu, 1, tls);
+    if (fsv_collect_cpu(c->tab, cg, &cpu, 1, tls) < 0) {
+      rc = closed(c, kind, "cpu", err);
+      break;
+    }
     int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
     struct fsv_tasks tk;
     fsv_collect_tasks(c->tab, cg, &tk);
@@ -189,7 +240,10 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
     }
     if ((rc = host_text(c, H_UPTIME, kind, &tls->a, err)) < 0) break;
     double up = strtod(tls->a.p, NULL);
-    fsv_collect_cpu(c->tab, cg, &cpu, 1, tls);
+    if (fsv_collect_cpu(c->tab, cg, &cpu, 1, tls) < 0) {
+      rc = closed(c, kind, "cpu", err);
+      break;
+    }
     int n = fsv_visible_cpus(&cpu, c->quota_view, ids, FSV_MAXCPU);
     fsv_render_uptime(up, r.init_start, &cpu, n, out);
     break;
@@ -206,8 +260,13 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
     break;
   }
   case K_DISKSTATS: {
-    if (fsv_cg_is_root(cg, R_BLKIO) || fsv_collect_io(c->tab, cg, &io, tls) < 0) {
+    if (fsv_cg_is_root(cg, R_BLKIO)) {
       rc = passthrough(c, kind, out, err);
+      break;
+    }
+    if (fsv_collect_io(c->tab, cg, &io, tls) < 0) {
+      /* a live cgroup without the io files (v2 io not delegated to it) */
+      rc = errno == ENOENT ? passthrough(c, kind, out, err) : closed(c, kind, "io", err);
       break;
     }
     if ((rc = host_text(c, H_DISKSTATS, kind, &tls->a, err)) < 0) break;
@@ -218,8 +277,9 @@ static int render_reader(struct fsv_ctx *c, enum fsv_kind kind, const struct fsv
   case K_PSI_MEM:
   case K_PSI_IO: {
     enum fsv_file f = kind == K_PSI_CPU ? F_PSI_CPU : kind == K_PSI_MEM ? F_PSI_MEM : F_PSI_IO;
-    if (fsv_cg_is_root(cg, R_UNIFIED) || fsv_cg_read(c->tab, cg, f, out) < 0)
-      rc = passthrough(c, kind, out, err);
+    if (fsv_cg_is_root(cg, R_UNIFIED)) rc = passthrough(c, kind, out, err);
+    else if (fsv_cg_read(c->tab, cg, f, out) < 0)
+      rc = errno == ENOENT ? passthrough(c, kind, out, err) : closed(c, kind, "pressure", err);
     break;
   }
   case K_DIR:
@@ -261,11 +321,12 @@ int fsv_render_for(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_
 /* publish: store a fresh render in the cache (opens and reads); attribute
  * requests only use a cached text, they never publish one. */
 static int view_get(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
-                    struct fsv_text **out, int publish, struct cell_err *err) {
+                    struct fsv_text **out, int publish, uint64_t *gid, struct cell_err *err) {
   struct fsv_reader r;
   *out = NULL;
   if ((unsigned)kind >= FSV_NVIEWS) return cell_error(err, EINVAL, "render file kind %d", kind);
   if (fsv_resolve(c->tab, pid, &r, tls, err) < 0) return -1;
+  if (gid) *gid = r.cg ? r.cg->gid : 0;
   struct fsv_text **slot = r.cg ? &r.cg->views[kind] : &c->host_views[kind];
   pthread_mutex_t *lock = r.cg ? &r.cg->vlock : &c->host_vlock;
   uint64_t now = fsv_now_ns();
@@ -305,9 +366,31 @@ static int view_get(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv
   return rc;
 }
 
+/* An OPEN served the text its reader's LOOKUP/GETATTR rendered just before
+ * (the reader walks the path, so every open has one): publish it as an
+ * open's own render would be. */
+static void view_publish(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
+                         struct fsv_text *t) {
+  struct fsv_reader r;
+  struct cell_err err = {0};
+  if (!c->cache_ttl_ns || (unsigned)kind >= FSV_NVIEWS ||
+      fsv_resolve(c->tab, pid, &r, tls, &err) < 0)
+    return;
+  if (r.cg && t->stamp - r.cg->born >= CACHE_GRACE_NS && t->stamp >= r.cg->born &&
+      (kind != K_UPTIME || t->init_start == r.init_start)) {
+    pthread_mutex_lock(&r.cg->vlock);
+    struct fsv_text *old = r.cg->views[kind];
+    if (old != t && (!old || old->stamp < t->stamp)) r.cg->views[kind] = fsv_text_ref(t);
+    else old = NULL;
+    pthread_mutex_unlock(&r.cg->vlock);
+    fsv_text_put(old);
+  }
+  fsv_cg_put(c->tab, r.cg);
+}
+
 int fsv_view(struct fsv_ctx *c, enum fsv_kind kind, pid_t pid, struct fsv_tls *tls,
              struct fsv_text **out, struct cell_err *err) {
-  return view_get(c, kind, pid, tls, out, 1, err);
+  return view_get(c, kind, pid, tls, out, 1, NULL, err);
 }
 
 /* ------------------------------------------------------------ handles */
@@ -416,7 +499,7 @@ static void pre_free(void) {
 
 static struct prerender *pre_slot(pid_t pid, fuse_ino_t ino) {
   pthread_once(&pre_once, pre_init);
-  return &pre[((unsigned)pid * 31u + (unsigned)ino) % NPRE];
+  return &pre[((unsigned)pid * 31u + (unsigned)(ino ^ (ino >> 29))) % NPRE];
 }
 
 static void pre_put(pid_t pid, fuse_ino_t ino, struct fsv_text *t) {
@@ -454,7 +537,7 @@ static time_t start_time;
 static void fill_attr(fuse_ino_t ino, struct stat *st) {
   memset(st, 0, sizeof(*st));
   st->st_ino = ino;
-  if (nodes[ino].kind == K_DIR) {
+  if (nodes[NODE(ino)].kind == K_DIR) {
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
   } else {
@@ -474,11 +557,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn) {
 }
 
 /* The file `ino` as the request's reader sees it, referenced, into *t. */
-static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_text **t, int publish) {
+static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_text **t, int publish,
+                      uint64_t *gid) {
   struct cell_err err = {0};
   const struct fuse_ctx *ctx = fuse_req_ctx(req);
   struct fsv_ctx *c = fuse_req_userdata(req);
-  if (view_get(c, nodes[ino].kind, ctx->pid, fsv_cur_tls, t, publish, &err) < 0) {
+  if (view_get(c, nodes[NODE(ino)].kind, ctx->pid, fsv_cur_tls, t, publish, gid, &err) < 0) {
     if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
     return -(err.errnum ? err.errnum : EIO);
   }
@@ -489,29 +573,44 @@ static int render_req(fuse_req_t req, fuse_ino_t ino, struct fsv_text **t, int p
  * the sizes it reports, raised by stores, lowered by short reads (which
  * make the kernel cut i_size on the page-cache path).  Starts at 0, so a
  * new worker stores on its first opens. */
-static uint64_t ksize[NNODES];
+#define NKSIZE 4096
+static struct {
+  fuse_ino_t ino;
+  uint64_t size;
+} ksize[NKSIZE]; /* by inode; an inode not found (or pushed out) counts as 0 */
+static pthread_mutex_t ksize_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t ksize_get(fuse_ino_t ino) { return __atomic_load_n(&ksize[ino], __ATOMIC_SEQ_CST); }
-static void ksize_set(fuse_ino_t ino, uint64_t v) { __atomic_store_n(&ksize[ino], v, __ATOMIC_SEQ_CST); }
-static void ksize_min(fuse_ino_t ino, uint64_t v) {
-  uint64_t cur = ksize_get(ino);
-  while (v < cur && !__atomic_compare_exchange_n(&ksize[ino], &cur, v, 0, __ATOMIC_SEQ_CST,
-                                                 __ATOMIC_SEQ_CST)) {
-  }
+static size_t ksize_slot(fuse_ino_t ino) {
+  return (size_t)((ino * 0x9E3779B97F4A7C15ULL) >> 40) % NKSIZE;
 }
-static void ksize_max(fuse_ino_t ino, uint64_t v) {
-  uint64_t cur = ksize_get(ino);
-  while (v > cur && !__atomic_compare_exchange_n(&ksize[ino], &cur, v, 0, __ATOMIC_SEQ_CST,
-                                                 __ATOMIC_SEQ_CST)) {
-  }
+static uint64_t ksize_get(fuse_ino_t ino) {
+  size_t i = ksize_slot(ino);
+  pthread_mutex_lock(&ksize_lock);
+  uint64_t v = ksize[i].ino == ino ? ksize[i].size : 0;
+  pthread_mutex_unlock(&ksize_lock);
+  return v;
 }
+/* how: 0 set, -1 lower only, 1 raise only */
+static void ksize_put(fuse_ino_t ino, uint64_t v, int how) {
+  size_t i = ksize_slot(ino);
+  pthread_mutex_lock(&ksize_lock);
+  uint64_t cur = ksize[i].ino == ino ? ksize[i].size : 0;
+  if (how == 0 || (how < 0 && v < cur) || (how > 0 && v > cur)) {
+    ksize[i].ino = ino;
+    ksize[i].size = v;
+  }
+  pthread_mutex_unlock(&ksize_lock);
+}
+static void ksize_set(fuse_ino_t ino, uint64_t v) { ksize_put(ino, v, 0); }
+static void ksize_min(fuse_ino_t ino, uint64_t v) { ksize_put(ino, v, -1); }
+static void ksize_max(fuse_ino_t ino, uint64_t v) { ksize_put(ino, v, 1); }
 
 /* A file's attributes with its size as the requesting reader sees it. */
 static int attr_for(fuse_req_t req, fuse_ino_t ino, struct stat *st) {
   fill_attr(ino, st);
-  if (nodes[ino].kind == K_DIR) return 0;
+  if (nodes[NODE(ino)].kind == K_DIR) return 0;
   struct fsv_text *t;
-  int rc = render_req(req, ino, &t, 0);
+  int rc = render_req(req, ino, &t, 0, NULL);
   if (rc < 0) return rc;
   st->st_size = (off_t)t->len;
   st->st_blocks = (blkcnt_t)((t->len + 511) / 512);
@@ -523,16 +622,44 @@ static int attr_for(fuse_req_t req, fuse_ino_t ino, struct stat *st) {
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
+  uint64_t pgid = parent >> NODE_BITS, gid;
+  fuse_ino_t pnode = NODE(parent);
+  struct fuse_entry_param e;
+  memset(&e, 0, sizeof(e));
+  e.generation = 1;
+  if (pnode == 1 && pgid == 0 && strncmp(name, ".self-", 6) == 0 && name[6]) {
+    struct fsv_ctx *c = fuse_req_userdata(req);
+    struct fsv_reader r;
+    struct cell_err err = {0};
+    fsv_blocking(); /* may read /proc */
+    if (fsv_resolve(c->tab, fuse_req_ctx(req)->pid, &r, fsv_cur_tls, &err) < 0) {
+      if (c->debug) fprintf(stderr, "cellfs: warning: %s\n", err.msg);
+      fuse_reply_err(req, EIO);
+      return;
+    }
+    gid = r.cg ? r.cg->gid : 0;
+    fsv_cg_put(c->tab, r.cg);
+    e.ino = (fuse_ino_t)(gid << NODE_BITS) | 1;
+    fill_attr(e.ino, &e.attr);
+    e.entry_timeout = e.attr_timeout = 3600; /* the name is the binder's alone */
+    fuse_reply_entry(req, &e);
+    return;
+  }
+  if (pnode == 1 && pgid == 0 && group_dir(name, &gid)) {
+    e.ino = (fuse_ino_t)(gid << NODE_BITS) | 1;
+    fill_attr(e.ino, &e.attr);
+    e.entry_timeout = e.attr_timeout = 3600;
+    fuse_reply_entry(req, &e);
+    return;
+  }
   for (fuse_ino_t i = 2; i < NNODES; i++) {
-    if (nodes[i].parent == parent && strcmp(nodes[i].name, name) == 0) {
-      struct fuse_entry_param e;
-      memset(&e, 0, sizeof(e));
-      e.ino = i;
-      e.generation = 1;
+    if (nodes[i].parent == pnode && strcmp(nodes[i].name, name) == 0) {
+      fuse_ino_t ino = (fuse_ino_t)(pgid << NODE_BITS) | i;
       /* sizes differ per reader: never cache a file's attributes */
       e.attr_timeout = nodes[i].kind == K_DIR ? 3600 : 0;
       e.entry_timeout = 3600;
-      int rc = attr_for(req, i, &e.attr);
+      int rc = attr_for(req, ino, &e.attr);
+      e.ino = ino;
       if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -546,7 +673,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   (void)fi;
-  if (ino < 1 || ino >= NNODES) {
+  if (!ino_ok(ino)) {
     fuse_reply_err(req, ENOENT);
     return;
   }
@@ -556,7 +683,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, -rc);
     return;
   }
-  fuse_reply_attr(req, &st, nodes[ino].kind == K_DIR ? 3600 : 0);
+  fuse_reply_attr(req, &st, nodes[NODE(ino)].kind == K_DIR ? 3600 : 0);
 }
 
 /* sendfile/splice read through the page cache, up to the inode's size
@@ -586,11 +713,11 @@ static void store_size(fuse_ino_t ino, struct fsv_text *b) {
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-  if (ino < 1 || ino >= NNODES) {
+  if (!ino_ok(ino)) {
     fuse_reply_err(req, ENOENT);
     return;
   }
-  if (nodes[ino].kind == K_DIR) {
+  if (nodes[NODE(ino)].kind == K_DIR) {
     fuse_reply_err(req, EISDIR);
     return;
   }
@@ -603,8 +730,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   fi->noflush = 1;
   pid_t pid = fuse_req_ctx(req)->pid;
   struct fsv_text *t = pid > 0 ? pre_take(pid, ino) : NULL;
-  if (!t) {
-    int rc = render_req(req, ino, &t, 1);
+  if (t) {
+    view_publish(fuse_req_userdata(req), nodes[NODE(ino)].kind, pid, fsv_cur_tls, t);
+  } else {
+    int rc = render_req(req, ino, &t, 1, NULL);
     if (rc < 0) {
       fuse_reply_err(req, -rc);
       return;
@@ -620,7 +749,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi) {
-  if (ino < 1 || ino >= NNODES || nodes[ino].kind == K_DIR) {
+  if (!ino_ok(ino) || nodes[NODE(ino)].kind == K_DIR) {
     fuse_reply_err(req, EISDIR);
     return;
   }
@@ -629,7 +758,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   /* the first pass serves the text taken at open (its length is what the
    * kernel was told); reading from 0 again takes a fresh one */
   if (!t || (off == 0 && h->served)) {
-    int rc = render_req(req, ino, &t, 1);
+    int rc = render_req(req, ino, &t, 1, NULL);
     if (rc < 0) {
       fuse_reply_err(req, -rc);
       return;
@@ -655,7 +784,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi) {
   (void)fi;
-  if (ino < 1 || ino >= NNODES || nodes[ino].kind != K_DIR) {
+  fuse_ino_t node = NODE(ino), grp = ino & ~(fuse_ino_t)((1u << NODE_BITS) - 1);
+  if (!ino_ok(ino) || nodes[node].kind != K_DIR) {
     fuse_reply_err(req, ENOTDIR);
     return;
   }
@@ -670,11 +800,11 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   names[n] = ".";
   inos[n++] = ino;
   names[n] = "..";
-  inos[n++] = nodes[ino].parent;
+  inos[n++] = node == 1 ? 1 : grp | nodes[node].parent;
   for (fuse_ino_t i = 2; i < NNODES; i++)
-    if (nodes[i].parent == ino) {
+    if (nodes[i].parent == node) {
       names[n] = nodes[i].name;
-      inos[n++] = i;
+      inos[n++] = grp | i;
     }
   for (idx = off; idx < n; idx++) {
     fill_attr(inos[idx], &st);

@@ -67,7 +67,18 @@ extern int fsv_nthreads; /* threads serving the session */
 int fsv_handles_init(uint32_t gen);
 void fsv_handles_free(void);
 
-/* Mount, supervise workers, restart them; returns the exit status. */
+/* Mount, supervise workers, restart them; returns the exit status.
+ * SIGHUP: upgrade in place (exec the binary at the path cellfs was started
+ * from, handing over /dev/fuse, the journal and the worker; the mount never
+ * goes away).  fsv_argv is the command line to exec (main sets it). */
 int fsv_supervise(const struct fsv_opts *o, struct cell_err *err);
+extern char **fsv_argv;
+#define FSV_HANDOVER_ENV "CELLFS_HANDOVER" /* "FUSEFD,JOURNALFD,WORKERPID" */
+
+/* rebind.c: dead cellfs mounts stacked on mp detached (count, -1 errno);
+ * dead binds of cellfs files in every mount namespace replaced with binds
+ * of the live mount at mp (count replaced, -1 errno). */
+int fsv_detach_dead(const char *mp);
+int fsv_rebind_all(const char *mp, int debug);
 
 #endif

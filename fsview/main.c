@@ -32,6 +32,10 @@ static void usage(FILE *f) {
           "      --cache-ms N      how long a file's text is shared by the readers of one\n"
           "                        cgroup (default 100; 0: render on every open)\n"
           "  -v, --verbose         log worker restarts and read errors (twice: FUSE debug)\n"
+          "Signals: SIGHUP upgrades in place (execs the binary at the path cellfs was\n"
+          "started from, keeping the mount); SIGTERM/SIGINT unmount and exit.  A new\n"
+          "cellfs replaces a dead cellfs mount at MOUNTPOINT and re-binds its files in\n"
+          "running containers.\n"
           "  -h, --help            this text\n"
           "  -V, --version         print the version\n");
 }
@@ -95,7 +99,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cellfs: MOUNTPOINT must be an absolute path, got '%s'\n", o.mountpoint);
     return 2;
   }
-  if (o.daemon) {
+  fsv_argv = argv;
+  /* an upgrade execs cellfs in place: already detached, keep the pid */
+  if (o.daemon && !getenv(FSV_HANDOVER_ENV)) {
     pid_t p = fork();
     if (p < 0) {
       perror("cellfs: fork");

@@ -343,6 +343,131 @@ static pid_t start_worker(int fd, struct journal *j, const struct fsv_opts *o,
   return pid;
 }
 
+char **fsv_argv;
+
+/* The journal lives in a memfd so that an upgrade (exec) can hand it over. */
+static struct journal *journal_map(int jfd) {
+  void *m = mmap(NULL, sizeof(struct journal), PROT_READ | PROT_WRITE, MAP_SHARED, jfd, 0);
+  return m == MAP_FAILED ? NULL : m;
+}
+
+/* Open /dev/fuse, mount mp and keep the kernel's FUSE_INIT in a new journal. */
+static int mount_new(const struct fsv_opts *o, int *fdp, int *jfdp, struct journal **jp,
+                     struct cell_err *err) {
+  const char *mp = o->mountpoint;
+  if (mkdir_p(mp) < 0) return cell_error(err, errno, "create mountpoint %s", mp);
+  /* a cellfs that died left its dead mount here: detach it, not stack on it */
+  int dead = fsv_detach_dead(mp);
+  if (dead < 0) return cell_error(err, errno, "detach the dead cellfs mount on %s", mp);
+  if (dead && o->debug) fprintf(stderr, "cellfs: detached %d dead mount(s) on %s\n", dead, mp);
+  int jfd = memfd_create("cellfs-journal", MFD_CLOEXEC);
+  if (jfd < 0) return cell_error(err, errno, "create the request journal (memfd)");
+  struct journal *j = NULL;
+  if (ftruncate(jfd, sizeof(*j)) < 0 || !(j = journal_map(jfd))) {
+    int e = errno;
+    close(jfd);
+    return cell_error(err, e, "map the request journal");
+  }
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    munmap(j, sizeof(*j));
+    close(jfd);
+    return cell_error(err, e, "open /dev/fuse");
+  }
+  char data[256];
+  snprintf(data, sizeof(data),
+           "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,"
+           "max_read=131072",
+           fd);
+  int e = 0;
+  if (mount("cellfs", mp, "fuse.cellfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, data) <
+      0) {
+    e = errno;
+    cell_error(err, e, "mount fuse.cellfs on %s", mp);
+  } else {
+    /* the kernel queues FUSE_INIT at mount time; keep it for every worker */
+    ssize_t n;
+    do {
+      n = read(fd, j->slots[0].buf, SLOT_BUF);
+    } while (n < 0 && errno == EINTR);
+    const struct fuse_in_header *in = (const void *)j->slots[0].buf;
+    if (n < (ssize_t)sizeof(*in) || in->opcode != FUSE_INIT || (size_t)n > INIT_MAX) {
+      e = n < 0 ? errno : EPROTO;
+      umount2(mp, MNT_DETACH);
+      cell_error(err, e, "read FUSE_INIT from /dev/fuse for %s", mp);
+    } else {
+      memcpy(j->init, j->slots[0].buf, (size_t)n);
+      j->init_len = (uint32_t)n;
+    }
+  }
+  if (e) {
+    close(fd);
+    munmap(j, sizeof(*j));
+    close(jfd);
+    return -1;
+  }
+  *fdp = fd;
+  *jfdp = jfd;
+  *jp = j;
+  return 0;
+}
+
+/* Started by an upgrading cellfs (exec): take over its /dev/fuse fd, its
+ * journal and its worker, which is stopped gracefully (it finishes the
+ * requests it holds; new ones wait in the kernel for the next worker). */
+static int take_over(const char *env, int *fdp, int *jfdp, struct journal **jp,
+                     struct cell_err *err) {
+  int fd, jfd, oldw;
+  struct stat st;
+  if (sscanf(env, "%d,%d,%d", &fd, &jfd, &oldw) != 3 || fstat(fd, &st) < 0 ||
+      !S_ISCHR(st.st_mode) || fstat(jfd, &st) < 0 || (size_t)st.st_size < sizeof(struct journal))
+    return cell_error(err, EINVAL, "%s=\"%s\": not the fds of a running cellfs",
+                      FSV_HANDOVER_ENV, env);
+  unsetenv(FSV_HANDOVER_ENV);
+  struct journal *j = journal_map(jfd);
+  if (!j) return cell_error(err, errno, "map the handed over request journal");
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  fcntl(jfd, F_SETFD, FD_CLOEXEC);
+  if (oldw > 0 && kill(oldw, SIGTERM) == 0)
+    while (waitpid(oldw, NULL, 0) < 0 && errno == EINTR) {
+    }
+  *fdp = fd;
+  *jfdp = jfd;
+  *jp = j;
+  return 0;
+}
+
+/* SIGHUP: exec the binary at exe with the same arguments, handing over
+ * the mount's fd, the journal and the worker.  Returns only on failure. */
+static void upgrade(const char *exe, int fd, int jfd, pid_t worker) {
+  char v[64];
+  snprintf(v, sizeof(v), "%d,%d,%d", fd, jfd, (int)worker);
+  fcntl(fd, F_SETFD, 0);
+  fcntl(jfd, F_SETFD, 0);
+  setenv(FSV_HANDOVER_ENV, v, 1);
+  /* the signals stay blocked across exec; the new image blocks them too */
+  execv(exe, fsv_argv);
+  fprintf(stderr, "cellfs: upgrade: exec %s: %s; this cellfs goes on serving\n", exe,
+          strerror(errno));
+  unsetenv(FSV_HANDOVER_ENV);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  fcntl(jfd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Replace dead binds of cellfs files in running containers, in a child so
+ * the supervisor stays responsive (it reaps the child as any other). */
+static void start_rebind(const struct fsv_opts *o, const sigset_t *oldmask) {
+  pid_t pid = fork();
+  if (pid != 0) return;
+  sigprocmask(SIG_SETMASK, oldmask, NULL);
+  prctl(PR_SET_NAME, "cellfs-rebind");
+  int n = fsv_rebind_all(o->mountpoint, o->debug);
+  if (n < 0) fprintf(stderr, "cellfs: rebind: scan /proc: %s\n", strerror(errno));
+  else if (n > 0 && o->debug) fprintf(stderr, "cellfs: rebound %d file(s) in containers\n", n);
+  _exit(0);
+}
+
 int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
   const char *mp = o->mountpoint;
   struct rlimit rl;
@@ -350,42 +475,14 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
     rl.rlim_cur = rl.rlim_max; /* many cgroups: many cached fds */
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-  if (mkdir_p(mp) < 0) return cell_error(err, errno, "create mountpoint %s", mp);
-  struct journal *j = mmap(NULL, sizeof(*j), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (j == MAP_FAILED) return cell_error(err, errno, "map the request journal");
-  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    munmap(j, sizeof(*j));
-    return cell_error(err, errno, "open /dev/fuse");
-  }
-  char data[256];
-  snprintf(data, sizeof(data),
-           "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,"
-           "max_read=131072",
-           fd);
-  if (mount("cellfs", mp, "fuse.cellfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-            data) < 0) {
-    int e = errno;
-    close(fd);
-    munmap(j, sizeof(*j));
-    return cell_error(err, e, "mount fuse.cellfs on %s", mp);
-  }
-  /* the kernel queues FUSE_INIT at mount time; keep it for every worker */
-  ssize_t n;
-  do {
-    n = read(fd, j->slots[0].buf, SLOT_BUF);
-  } while (n < 0 && errno == EINTR);
-  const struct fuse_in_header *in = (const void *)j->slots[0].buf;
-  if (n < (ssize_t)sizeof(*in) || in->opcode != FUSE_INIT || (size_t)n > INIT_MAX) {
-    int e = n < 0 ? errno : EPROTO;
-    umount2(mp, MNT_DETACH);
-    close(fd);
-    munmap(j, sizeof(*j));
-    return cell_error(err, e, "read FUSE_INIT from /dev/fuse for %s", mp);
-  }
-  memcpy(j->init, j->slots[0].buf, (size_t)n);
-  j->init_len = (uint32_t)n;
+  char exe[4096];
+  ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  exe[el > 0 ? el : 0] = '\0';
+  int fd = -1, jfd = -1;
+  struct journal *j = NULL;
+  const char *hand = getenv(FSV_HANDOVER_ENV);
+  if (hand ? take_over(hand, &fd, &jfd, &j, err) < 0 : mount_new(o, &fd, &jfd, &j, err) < 0)
+    return -1;
 
   sigset_t mask, old;
   sigemptyset(&mask);
@@ -394,6 +491,8 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
   sigprocmask(SIG_BLOCK, &mask, &old);
+  for (int s = 1; s < NSIG; s++) /* an upgrade's exec kept them blocked */
+    if (sigismember(&mask, s)) sigdelset(&old, s);
   signal(SIGPIPE, SIG_IGN);
 
   pid_t worker = start_worker(fd, j, o, &old);
@@ -402,16 +501,23 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
     umount2(mp, MNT_DETACH);
     close(fd);
     munmap(j, sizeof(*j));
+    close(jfd);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return cell_error(err, e, "fork the cellfs worker");
   }
-  if (o->debug) fprintf(stderr, "cellfs: mounted %s, worker %d\n", mp, (int)worker);
+  if (o->debug)
+    fprintf(stderr, "cellfs: %s %s, worker %d\n", hand ? "took over" : "mounted", mp, (int)worker);
+  if (!hand) start_rebind(o, &old);
   time_t started = time(NULL);
   int fast_deaths = 0, rc = 0;
   for (;;) {
     siginfo_t si;
     int sig = sigwaitinfo(&mask, &si);
     if (sig < 0) continue;
+    if (sig == SIGHUP) {
+      if (exe[0] && fsv_argv) upgrade(exe, fd, jfd, worker);
+      continue;
+    }
     if (sig == SIGCHLD) {
       int status;
       pid_t p;
@@ -450,6 +556,7 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
   }
   close(fd);
   munmap(j, sizeof(*j));
+  close(jfd);
   sigprocmask(SIG_SETMASK, &old, NULL);
   return rc;
 }

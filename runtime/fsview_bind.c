@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,7 +34,10 @@ static const char *proc_files[] = {"meminfo", "cpuinfo", "stat", "uptime", "load
                                    "pressure/cpu", "pressure/memory", "pressure/io"};
 static const char *cpu_files[] = {"online", "possible", "present"};
 
-/* Bind <dir>/<sub>/<name> over /<sub>/<name> in the rootfs, when both exist. */
+/* Bind <dir>/<sub>/<name> over /<sub>/<name> in the rootfs, when both exist.
+ * dir is cellfs's "<mountpoint>/.self-<random>": the tree of our cgroup (we
+ * are the container's init, already placed), whose files are inodes of their
+ * own, so sendfile readers never share page cache with another cgroup's. */
 static int bind_view(int rootfd, const char *dir, const char *sub, const char *name, struct cell_err *err) {
   char src[PATH_MAX], dst[PATH_MAX];
   snprintf(src, sizeof src, "%s/%s/%s", dir, sub, name);
@@ -65,6 +70,12 @@ int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err
       return cell_error(err, errno ? errno : ENOENT, "annotations.run.cell.fsview: cellfs is not mounted at %s", dir);
     return 0;
   }
+  char self[PATH_MAX];
+  unsigned long long id = 0;
+  if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id) id = (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
+  snprintf(self, sizeof self, "%s/.self-%016llx", dir, id);
+  snprintf(probe, sizeof probe, "%s/proc/meminfo", self);
+  if (access(probe, R_OK) == 0) dir = self; /* an older cellfs has no .self: the shared tree */
   for (size_t i = 0; i < sizeof proc_files / sizeof *proc_files; i++)
     if (bind_view(rootfd, dir, "proc", proc_files[i], err) < 0) return -1;
   if (!has_mount(s, "/sys", "sysfs")) return 0;

@@ -61,13 +61,15 @@ cg_procs() { grep -- "/cellfs-bats-$$-$1\$" "$CGS_FILE" | sed 's|$|/cgroup.procs
 
 # in_container NAME MOUNTPOINT CMD: CMD runs in cgroup NAME with the cellfs
 # files bind-mounted over /proc and /sys/devices/system/cpu in its own mount ns
+# (from MOUNTPOINT/.self-<random>, the tree of the cgroup, as cell binds them)
 in_container() {
   local name=$1 mnt=$2; shift 2
   local procs; procs=$(cg_procs "$name" | tr '\n' ' ')
   unshare -m --propagation private sh -c '
     for p in '"$procs"'; do echo $$ > $p; done
-    for f in '"$FILES"'; do mount --bind '"$mnt"'/proc/$f /proc/$f; done
-    for f in online possible present; do mount --bind '"$mnt"'/sys/devices/system/cpu/$f /sys/devices/system/cpu/$f; done
+    self='"$mnt"'/.self-$(od -An -N8 -tx8 /dev/urandom | tr -d " ")
+    for f in '"$FILES"'; do mount --bind $self/proc/$f /proc/$f; done
+    for f in online possible present; do mount --bind $self/sys/devices/system/cpu/$f /sys/devices/system/cpu/$f; done
     exec "$@"' sh "$@"
 }
 

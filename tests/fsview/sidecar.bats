@@ -61,3 +61,27 @@ teardown() {
   [ "$up" -lt 60 ]
   [ "$host" -ge "$up" ]
 }
+
+@test "sidecar: cellfs killed whole and started again: the running runc container reads its view again, no restart" {
+  local log=$BATS_TEST_TMPDIR/reads
+  jq '.process.args = ["sh", "-c", "while :; do awk \"/^MemTotal:/ { print \\$2 }\" /proc/meminfo 2>/dev/null || echo fail; sleep 0.05; done"]' \
+    "$B/config.json" >"$B/config.json.new" && mv "$B/config.json.new" "$B/config.json"
+  "$RUNC" --root "$RROOT" run -d --bundle "$B" "$ID" </dev/null >"$log" 2>&1
+  local i
+  for i in $(seq 1 100); do grep -qx 262144 "$log" && break; sleep 0.05; done
+  grep -qx 262144 "$log"
+  local worker; worker=$(worker_of "$CELLFS_PID")
+  kill -9 "$CELLFS_PID" "$worker"
+  wait "$CELLFS_PID" 2>/dev/null || true
+  sleep 0.3
+  grep -qx fail "$log" # the dead binds answer ENOTCONN
+  start_cellfs "$MNT"
+  local n; n=$(wc -l <"$log")
+  sleep 1
+  # within the second after the new mount the container reads its limit again
+  tail -n +"$((n + 1))" "$log" | grep -qx 262144
+  tail -1 "$log" | grep -qx 262144
+  # and never anything but its limit or an error in between
+  [ "$(grep -cvx -e 262144 -e fail "$log")" -eq 0 ]
+  [ "$("$RUNC" --root "$RROOT" state "$ID" | jq -r .status)" = running ]
+}

@@ -1,6 +1,7 @@
 /* test_views.c - the whole render path (mount discovery, pid resolution,
  * fd caches, collectors, ancestor walks, dispatch) on fixture cgroup trees:
  * tests/fixtures/fsview/v1 (cgroup v1 hierarchies) and v2 (unified). */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 static char fix[PATH_MAX];
 static unsigned setup_cache_ms; /* render cache of the next setup(); 0 = none */
+static unsigned setup_pid_ms = 1000; /* pid cache of the next setup() */
 
 static const char *line_of(const char *text, const char *key) {
   static char out[512];
@@ -61,7 +63,7 @@ static int setup(struct fsv_ctx *c, const char *tree, int quota_view, char *mi) 
   snprintf(mi, PATH_MAX, "/tmp/fsview-mountinfo-%s-%d", tree, (int)getpid());
   write_mountinfo(mi, tree);
   snprintf(proc, sizeof(proc), "%s/%s/proc", fix, tree);
-  struct fsv_opts o = {.quota_view = quota_view, .pid_cache_ms = 1000, .mountinfo = mi,
+  struct fsv_opts o = {.quota_view = quota_view, .pid_cache_ms = setup_pid_ms, .mountinfo = mi,
                        .proc = strdup(proc), .cache_ms = setup_cache_ms};
   struct cell_err err = {0};
   int rc = fsv_ctx_init(c, &o, &err);
@@ -307,6 +309,65 @@ static void test_cache(void) {
   fsv_buf_free(&tls.out);
 }
 
+/* A cgroup removed and made again under the same path is a new cgroup:
+ * its reader sees the new limit (not the old cgroup's, not the host's);
+ * a reader whose cgroup is gone gets EIO, never the host's file. */
+static void test_recreate(void) {
+  char saved[PATH_MAX], tmp[] = "/tmp/fsview-recreate-XXXXXX", cmd[4 * PATH_MAX];
+  struct fsv_tls tls = {0};
+  struct fsv_buf out = {0};
+  struct cell_err err = {0};
+  char mi[PATH_MAX];
+  struct fsv_ctx c;
+  CHECK(mkdtemp(tmp) != NULL, "recreate: temporary fixture tree");
+  snprintf(cmd, sizeof(cmd), "cp -rL '%s/v2' '%s/v2'", fix, tmp);
+  CHECK(system(cmd) == 0, "recreate: copy of the v2 fixtures");
+  memcpy(saved, fix, sizeof(fix));
+  snprintf(fix, sizeof(fix), "%s", tmp);
+  setup_cache_ms = 0;
+  setup_pid_ms = 1;
+  int ok = setup(&c, "v2", 1, mi) == 0;
+  CHECK(ok, "recreate: context");
+  if (ok) {
+    CHECK_STR(line_of(render(&c, K_MEMINFO, 300, &tls, &out), "MemTotal:"),
+              "MemTotal:         524288 kB", "recreate: a/b first seen with a's 512 MiB");
+    for (int i = 1; i <= 3; i++) {
+      snprintf(cmd, sizeof(cmd),
+               "cd '%s/v2/cgroup/a' && mv b b.old && cp -r b.old b && rm -rf b.old && "
+               "echo %d > b/memory.max",
+               tmp, i * 64 * 1024 * 1024);
+      CHECK(system(cmd) == 0, "recreate: a/b removed and made again");
+      usleep(3000); /* past the pid cache */
+      char want[64];
+      snprintf(want, sizeof(want), "MemTotal:     %10d kB", i * 64 * 1024);
+      CHECK_STR(line_of(render(&c, K_MEMINFO, 300, &tls, &out), "MemTotal:"), want,
+                "recreate: the new cgroup's limit, not the removed one's");
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s/v2/cgroup/a/b'", tmp);
+    CHECK(system(cmd) == 0, "recreate: a/b removed");
+    usleep(3000);
+    int rc = fsv_render_for(&c, K_MEMINFO, 300, &tls, &out, &err);
+    CHECK(rc < 0 && err.errnum == EIO, "recreate: a reader of a removed cgroup gets EIO");
+    CHECK(rc < 0 || !strstr(out.p, "MemTotal:"), "recreate: ... and no host text");
+    rc = fsv_render_for(&c, K_CPUINFO, 300, &tls, &out, &err);
+    CHECK(rc < 0 && err.errnum == EIO, "recreate: cpuinfo of a removed cgroup: EIO");
+    fsv_sweep(c.tab);
+    CHECK(fsv_cgtab_count(c.tab) <= 1, "recreate: stale entries are dropped by the sweep");
+    fsv_ctx_free(&c);
+    free((char *)c.host.proc);
+    unlink(mi);
+  }
+  setup_pid_ms = 1000;
+  memcpy(fix, saved, sizeof(fix));
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+  CHECK(system(cmd) == 0, "recreate: temporary tree removed");
+  fsv_buf_free(&tls.a);
+  fsv_buf_free(&tls.b);
+  fsv_buf_free(&tls.c);
+  fsv_buf_free(&tls.out);
+  fsv_buf_free(&out);
+}
+
 static void test_paths(void) {
   CHECK(fsv_kind_of("proc/meminfo") == K_MEMINFO, "tree: proc/meminfo");
   CHECK(fsv_kind_of("/proc/pressure/io") == K_PSI_IO, "tree: proc/pressure/io");
@@ -324,5 +385,6 @@ int main(void) {
   test_v1();
   test_v2();
   test_cache();
+  test_recreate();
   UNIT_DONE();
 }

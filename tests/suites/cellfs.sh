@@ -2,6 +2,8 @@
 # cellfs suite: installs its packages, builds the daemon (plain and
 # sanitizer builds) and the bench reader, then runs the bats files in
 # tests/fsview/ (end to end on this host, sendfile readers, restart survival,
+# recreated cgroups, thousands of cgroups under a low fd limit, re-binds after
+# the whole cellfs died, upgrades in place,
 # valgrind, ASan).  The cgroup v2 end-to-end test, tests/vm/cellfs.bats, runs
 # once, in tests/suites/vm.sh (it boots the VM for every tests/vm/*.bats).
 set -u

@@ -579,6 +579,13 @@ static int mkdir_pass(struct cell_cg_hier *h, bool *again, struct cell_err *err)
         rc = cell_error(err, ENOTDIR, "creating cgroup directory %s", p);
         break;
       }
+      /* A parent another cell just made (or one whose create was killed)
+       * may not have its cpus/mems yet: fill them, in cell's own dirs only. */
+      if (v1cpuset && cell_cg_is_marked(p) && cpuset_inherit(p, err) < 0) {
+        *again = err->errnum == ENOENT;
+        rc = -1;
+        break;
+      }
     }
     *e = save;
     s = e;

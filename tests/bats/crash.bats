@@ -62,11 +62,13 @@ crash_trials() {
       create) kill_after create --bundle "$BUNDLE" "$id" ;;
       run) kill_after run -d --bundle "$BUNDLE" "$id" ;;
       delete)
-        runtime create --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 || { msg="create failed"; break; }
+        runtime create --bundle "$BUNDLE" "$id" </dev/null >"$BATS_TEST_TMPDIR/rt.out" 2>&1 ||
+          { msg="create failed: $(cat "$BATS_TEST_TMPDIR/rt.out")"; break; }
         [ $((n % 2)) = 0 ] && runtime start "$id"
         kill_after delete --force "$id" ;;
       exec)
-        runtime run -d --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 || { msg="run -d failed"; break; }
+        runtime run -d --bundle "$BUNDLE" "$id" </dev/null >"$BATS_TEST_TMPDIR/rt.out" 2>&1 ||
+          { msg="run -d failed: $(cat "$BATS_TEST_TMPDIR/rt.out")"; break; }
         kill_after exec "$id" sleep 86402 ;;
     esac
     # every 5th trial also: state, list, create over it, mounts
@@ -213,4 +215,25 @@ teardown() {
   [[ "$output" == *"already exists"* ]]
   wait "$cpid"
   [ "$(ct_state "$ID")" = created ]
+}
+
+@test "crash: a cell-made v1 cpuset parent left without cpus (its create killed) is filled by the next create" {
+  local mnt own par
+  # (on a host without v1 cpuset: any hierarchy, a marked parent still works)
+  read -r mnt own < <(cgroup_hierarchies | awk '$1 ~ /\/cpuset$/')
+  [ -n "$mnt" ] || read -r mnt own < <(cgroup_hierarchies | head -n1)
+  par="$mnt${own%/}/cell-crash-cpuset-$$"
+  mkdir "$par"
+  # what a create killed right after its mkdir leaves: marked, cpus/mems empty
+  setfattr -n trusted.cell.made -v 1 "$par" 2>/dev/null || python3 -c \
+    'import os,sys; os.setxattr(sys.argv[1], "trusted.cell.made", b"1")' "$par"
+  [ ! -e "$par/cpuset.cpus" ] || [ -z "$(tr -d ' \n' <"$par/cpuset.cpus")" ]
+  update_config ".linux.cgroupsPath = \"cell-crash-cpuset-$$/$ID\""
+  set_args true
+  run runtime run --bundle "$BUNDLE" "$ID"
+  cat_out=$output
+  rmdir "$par"/* 2>/dev/null || true
+  rmdir "$par" 2>/dev/null || true
+  echo "$cat_out"
+  [ "$status" -eq 0 ]
 }

@@ -5,6 +5,8 @@
 # out of the TAP.  Prints one TAP stream with the plan at the end.
 # Extra guest bats files: CELL_VM_EXTRA_BATS="path/a.bats path/b.bats".
 set -u
+# TCG on a loaded 2-core host needs ~10 min for the guest suites (~5 idle).
+export CELL_VM_TIMEOUT=${CELL_VM_TIMEOUT:-1200}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cell-vm-suite.XXXXXX")

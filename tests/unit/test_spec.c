@@ -464,6 +464,13 @@ static void test_misc(void) {
   cell_spec_free(&s);
 
   fails("\"hostname\":\"box\"", "hostname: setting the hostname needs a new uts namespace", "hostname without uts");
+  /* setdomainname in the runtime's uts namespace would change the host's domain name */
+  fails("\"domainname\":\"escaped\"", "domainname: setting the domainname needs a new uts namespace",
+        "domainname without uts");
+  fails("\"domainname\":\"\"", "domainname: setting the domainname needs a new uts namespace",
+        "empty domainname without uts");
+  fails("\"domainname\":[],\"linux\":{\"namespaces\":[{\"type\":\"uts\"}]}", "domainname: must be a string",
+        "domainname an array");
   fails("\"hostname\":5,\"linux\":{\"namespaces\":[{\"type\":\"uts\"}]}", "hostname: must be a string", "hostname number");
   fails("\"linux\":{\"rootfsPropagation\":\"bogus\"}", "linux.rootfsPropagation: unknown propagation \"bogus\"",
         "rootfsPropagation bogus");

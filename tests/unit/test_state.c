@@ -219,7 +219,8 @@ static void test_status_and_pid(void) {
   CHECK(cell_proc_start_time(getpid()) > 0, "our own start time");
   pid_t z = fork();
   if (z == 0) _exit(0);
-  usleep(100000);
+  siginfo_t si;
+  waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT); /* exited, not reaped: a zombie */
   CHECK(cell_proc_start_time(z) == 0, "a zombie has start time 0");
   waitpid(z, NULL, 0);
   CHECK(cell_proc_start_time(z) == 0, "a reaped pid has start time 0");
@@ -251,69 +252,74 @@ static void test_status_and_pid(void) {
   close(rfd);
 }
 
-/* Waits for the lock of <root>/ID in a child; prints how long and the result. */
-static const char *lock_id = "lk";
-static int child_lock(void *arg) {
-  (void)arg;
-  struct cell_err e = {0};
-  int rfd = cell_root_open(root, false, &e);
-  double t0 = now();
-  int d = cell_state_lock(rfd, lock_id, &e);
-  printf("waited=%.3f rc=%d msg=%s\n", now() - t0, d < 0 ? -1 : 0, d < 0 ? e.msg : "");
+/* In a child: lock <root>/lk, print when it got it (CLOCK_MONOTONIC) and the result. */
+static pid_t lock_in_child(int fd_to_close, int *rfd_out) {
+  int p[2];
+  if (pipe(p) < 0) return -1;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    close(fd_to_close);
+    struct cell_err e = {0};
+    int rfd = cell_root_open(root, false, &e);
+    int d = cell_state_lock(rfd, "lk", &e);
+    dprintf(p[1], "at=%.6f rc=%d msg=%s\n", now(), d < 0 ? -1 : 0, d < 0 ? e.msg : "");
+    _exit(0);
+  }
+  close(p[1]);
+  *rfd_out = p[0];
+  return pid;
+}
+
+/* Until pid is blocked waiting for a flock (a "->" line of /proc/locks). */
+static int blocked_on_flock(pid_t pid) {
+  char want[32], line[256];
+  snprintf(want, sizeof want, " %d ", (int)pid);
+  for (int i = 0; i < 500; i++) {
+    FILE *f = fopen("/proc/locks", "re");
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+      if (strstr(line, "-> FLOCK") && strstr(line, want)) found = 1;
+    if (f) fclose(f);
+    if (found) return 1;
+    usleep(10000);
+  }
   return 0;
+}
+
+static const char *child_result(int fd, pid_t pid) {
+  static char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  buf[n > 0 ? n : 0] = 0;
+  close(fd);
+  waitpid(pid, NULL, 0);
+  return buf;
 }
 
 static void test_locking(void) {
   int rfd = cell_root_open(root, true, &err);
   int d = cell_state_create_dir(rfd, "lk", &err);
-  /* the child waits while we hold the lock; it gets it once we close ours */
-  int ws;
-  fflush(stdout);
-  int p[2];
-  if (pipe(p) < 0) return;
-  pid_t waiter = fork();
-  if (waiter == 0) {
-    close(p[0]);
-    close(d);
-    dup2(p[1], 1);
-    child_lock(NULL);
-    fflush(stdout);
-    _exit(0);
-  }
-  close(p[1]);
-  usleep(300000);
+  /* a second lock waits while the creator holds it, and gets it once released */
+  int out;
+  pid_t w = lock_in_child(d, &out);
+  CHECK(blocked_on_flock(w), "a second lock of the id waits (blocked in flock)");
+  double released = now();
   close(d);
-  char buf[512] = "";
-  ssize_t n = read(p[0], buf, sizeof buf - 1);
-  buf[n > 0 ? n : 0] = 0;
-  close(p[0]);
-  waitpid(waiter, &ws, 0);
-  double waited = -1;
+  const char *buf = child_result(out, w);
+  double at = 0;
   int rc = 1;
-  sscanf(buf, "waited=%lf rc=%d", &waited, &rc);
-  CHECK(rc == 0 && waited >= 0.25, "a second lock waits for the first to be released");
-  if (!(rc == 0 && waited >= 0.25)) printf("#   %s", buf);
+  sscanf(buf, "at=%lf rc=%d", &at, &rc);
+  CHECK(rc == 0 && at >= released, "the waiter gets the lock after it was released");
+  if (!(rc == 0 && at >= released)) printf("#   %s", buf);
 
   /* a delete while the second one waits: it finds no container */
   d = cell_state_lock(rfd, "lk", &err);
-  if (pipe(p) < 0) return;
-  waiter = fork();
-  if (waiter == 0) {
-    close(p[0]);
-    close(d);
-    dup2(p[1], 1);
-    child_lock(NULL);
-    fflush(stdout);
-    _exit(0);
-  }
-  close(p[1]);
-  usleep(200000);
+  w = lock_in_child(d, &out);
+  CHECK(blocked_on_flock(w), "a waiter is queued behind the delete");
   CHECK(cell_state_remove(rfd, "lk", &err) == 0, "remove while a waiter is queued");
   close(d);
-  n = read(p[0], buf, sizeof buf - 1);
-  buf[n > 0 ? n : 0] = 0;
-  close(p[0]);
-  waitpid(waiter, &ws, 0);
+  buf = child_result(out, w);
   CHECK(strstr(buf, "rc=-1 msg=container does not exist: lk") != NULL, "the waiter of a deleted container fails");
   if (!strstr(buf, "rc=-1")) printf("#   %s", buf);
   /* a new directory of the same name is not the one the waiter opened */

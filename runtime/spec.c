@@ -653,6 +653,9 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   if (parse_linux(s, lx, err)) return -1;
   if (s->hostname && !cell_spec_has_ns(s, CLONE_NEWUTS))
     return cell_error(err, 0, "hostname: setting the hostname needs a new uts namespace");
+  /* without one, setdomainname would change the host's */
+  if (s->domainname && !cell_spec_has_ns(s, CLONE_NEWUTS))
+    return cell_error(err, 0, "domainname: setting the domainname needs a new uts namespace");
   return 0;
 }
 

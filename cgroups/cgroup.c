@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
+
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
@@ -30,40 +32,8 @@ static void msleep(long ms) {
 /* ---------- file helpers ---------- */
 
 int cell_cg_read(const char *path, char **out, struct cell_err *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cell_error(err, errno, "opening %s", path);
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  if (!buf) {
-    close(fd);
-    return cell_error(err, ENOMEM, "reading %s", path);
-  }
-  for (;;) {
-    if (len + 1 >= cap) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        close(fd);
-        return cell_error(err, ENOMEM, "reading %s", path);
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t r = read(fd, buf + len, cap - len - 1);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      free(buf);
-      close(fd);
-      return cell_error(err, e, "reading %s", path);
-    }
-    if (r == 0) break;
-    len += (size_t)r;
-  }
-  close(fd);
-  buf[len] = 0;
-  *out = buf;
-  return 0;
+  *out = cell_read_file(path, NULL, err);
+  return *out ? 0 : -1;
 }
 
 int cell_cg_write(const char *path, const char *val, struct cell_err *err) {

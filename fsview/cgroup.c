@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
+
 void (*fsv_may_block)(void);
 
 uint64_t fsv_now_ns(void) {
@@ -158,22 +160,9 @@ void fsv_host_free(struct fsv_host *h) {
 /* pread a whole file from offset 0 into b (NUL terminated). */
 static int pread_all(int fd, struct fsv_buf *b) {
   fsv_buf_reset(b);
-  for (;;) {
-    if (fsv_buf_reserve(b, 4096) < 0) {
-      errno = ENOMEM;
-      return -1;
-    }
-    size_t room = b->cap - b->len - 1;
-    ssize_t n = pread(fd, b->p + b->len, room, (off_t)b->len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    b->len += (size_t)n;
-    b->p[b->len] = '\0';
-    if (n == 0) return 0;
-    if ((size_t)n < room && b->len < 4096) return 0; /* small seq files: one go */
-  }
+  int rc = cell_pread_all(fd, &b->p, &b->len, &b->cap);
+  if (rc < 0 && errno == ENOMEM) b->oom = 1;
+  return rc;
 }
 
 int fsv_read_host(const struct fsv_host *h, enum fsv_hostfile f, struct fsv_buf *b) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "mountinfo.h"
 
 void (*fsv_may_block)(void);
 
@@ -35,21 +36,6 @@ static const char *host_paths[H_NFILES] = {
     "pressure/cpu", "pressure/memory", "pressure/io",
     "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
     "/sys/devices/system/cpu/present"};
-
-/* unescape the octal escapes of mountinfo fields in place */
-static void unescape(char *s) {
-  char *o = s;
-  for (char *p = s; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
-        p[3] <= '7') {
-      *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-      p += 3;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o = '\0';
-}
 
 static int has_opt(const char *opts, const char *want) {
   size_t n = strlen(want);
@@ -75,13 +61,9 @@ int fsv_host_init(struct fsv_host *h, const char *mountinfo, const char *proc,
   size_t cap = 0;
   char *v2mnt = NULL, *v2root = NULL;
   while (getline(&line, &cap, f) > 0) {
-    char root[4096], mnt[4096], fstype[64], super[1024];
-    char *dash = strstr(line, " - ");
-    if (!dash) continue;
-    if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2) continue;
-    if (sscanf(dash + 3, "%63s %*s %1023s", fstype, super) != 2) continue;
-    unescape(root);
-    unescape(mnt);
+    struct cell_mountinfo mi;
+    if (cell_mountinfo_parse(line, &mi) < 0) continue;
+    const char *root = mi.root, *mnt = mi.point, *fstype = mi.fstype, *super = mi.super;
     if (strcmp(fstype, "cgroup2") == 0) {
       if (!v2mnt) {
         v2mnt = strdup(mnt);

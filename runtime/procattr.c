@@ -156,21 +156,25 @@ int cell_parse_cpu_list(const char *s, const char *field, cpu_set_t *out, struct
 
 /* ---------- env ---------- */
 
-int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err) {
-  if (!env || cJSON_IsNull(env)) return 0;
-  if (!cJSON_IsArray(env)) return cell_error(err, 0, "%s: must be an array of strings", field);
+int cell_strings_validate(const cJSON *arr, const char *field, bool kv, struct cell_err *err) {
+  if (!arr || cJSON_IsNull(arr)) return 0;
+  if (!cJSON_IsArray(arr)) return cell_error(err, 0, "%s: must be an array of strings", field);
   int i = 0;
   const cJSON *it;
-  cJSON_ArrayForEach(it, env) {
+  cJSON_ArrayForEach(it, arr) {
     if (!cJSON_IsString(it))
       return cell_error(err, 0, "%s[%d]: must be a string", field, i);
-    const char *eq = strchr(it->valuestring, '=');
-    if (!eq || eq == it->valuestring)
+    const char *eq = kv ? strchr(it->valuestring, '=') : NULL;
+    if (kv && (!eq || eq == it->valuestring))
       return cell_error(err, 0, "%s[%d]: \"%s\" is not in KEY=VALUE form", field, i,
                         it->valuestring);
     i++;
   }
   return 0;
+}
+
+int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err) {
+  return cell_strings_validate(env, field, true, err);
 }
 
 /* ---------- LSM ---------- */

@@ -228,18 +228,28 @@ const char *cell_status_name(enum cell_status s) {
   }
 }
 
-char *cell_state_json(const struct cell_state *st, enum cell_status status) {
+cJSON *cell_oci_state(const char *id, pid_t pid, const char *status, const char *bundle,
+                      const char *rootfs, const char *created, const cJSON *annotations) {
   cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
   cJSON_AddStringToObject(o, "ociVersion", "1.2.0");
-  cJSON_AddStringToObject(o, "id", st->id);
-  cJSON_AddNumberToObject(o, "pid", status == CELL_STOPPED ? 0 : st->pid);
-  cJSON_AddStringToObject(o, "status", cell_status_name(status));
-  add_str(o, "bundle", st->bundle);
-  add_str(o, "rootfs", st->rootfs);
-  add_str(o, "created", st->created);
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddNumberToObject(o, "pid", pid);
+  cJSON_AddStringToObject(o, "status", status);
+  add_str(o, "bundle", bundle);
+  add_str(o, "rootfs", rootfs);
+  add_str(o, "created", created);
+  if (annotations) cJSON_AddItemToObject(o, "annotations", cJSON_Duplicate(annotations, 1));
+  return o;
+}
+
+char *cell_state_json(const struct cell_state *st, enum cell_status status) {
   cJSON *ann = st->annotations ? cJSON_Parse(st->annotations) : NULL;
-  if (ann) cJSON_AddItemToObject(o, "annotations", ann);
-  cJSON_AddStringToObject(o, "owner", "");
+  cJSON *o = cell_oci_state(st->id, status == CELL_STOPPED ? 0 : st->pid, cell_status_name(status),
+                            st->bundle, st->rootfs, st->created, ann);
+  cJSON_Delete(ann);
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "owner", ""); /* runc's state output has it */
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return text;

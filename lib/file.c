@@ -59,6 +59,19 @@ char *cell_read_file(const char *path, size_t *len, struct cell_err *err) {
   return text;
 }
 
+ssize_t cell_read_small(const char *path, char *buf, size_t size) {
+  if (size) buf[0] = '\0';
+  if (size < 2) return errno = EINVAL, -1;
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n;
+  do n = read(fd, buf, size - 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return n;
+}
+
 int cell_pread_all(int fd, char **buf, size_t *len, size_t *cap) {
   *len = 0;
   for (;;) {

@@ -17,6 +17,11 @@ char *cell_read_fileat(int dirfd, const char *path, size_t *len);
 /* Read a whole file; on failure err says "open PATH" / "read PATH" with errno text. */
 char *cell_read_file(const char *path, size_t *len, struct cell_err *err);
 
+/* One read(2) of a small file (a /proc or /sys value) into buf, at most
+ * size - 1 bytes, NUL terminated; no allocation (safe after fork). The byte
+ * count, or -1 with errno (buf is then ""). */
+ssize_t cell_read_small(const char *path, char *buf, size_t size);
+
 /* pread a whole file from offset 0 into *buf (grown with realloc: *cap bytes
  * allocated, *len of text, NUL terminated). A short first read of a small
  * file ends the read (seq files return whole in one go). 0, or -1 with

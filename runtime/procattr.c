@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file.h"
+
 /* ---------- small JSON helpers ---------- */
 
 /* A non-negative integral number; values >= 2^64 saturate (RLIM_INFINITY
@@ -180,12 +182,8 @@ int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err)
 /* ---------- LSM ---------- */
 
 static bool file_starts_with(const char *path, char c) {
-  char buf[4] = "";
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = read(fd, buf, sizeof buf);
-  close(fd);
-  return n > 0 && buf[0] == c;
+  char buf[4];
+  return cell_read_small(path, buf, sizeof buf) > 0 && buf[0] == c;
 }
 
 bool cell_apparmor_enabled(void) {
@@ -622,12 +620,8 @@ int cell_procattr_apply_early(const struct cell_procattr *pa, struct cell_err *e
 }
 
 static bool setgroups_denied(void) {
-  char buf[16] = "";
-  int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  return n > 0 && strncmp(buf, "deny", 4) == 0;
+  char buf[16];
+  return cell_read_small("/proc/self/setgroups", buf, sizeof buf) > 0 && strncmp(buf, "deny", 4) == 0;
 }
 
 int cell_procattr_apply_user(const struct cell_procattr *pa, struct cell_err *err) {

@@ -193,12 +193,7 @@ int cell_state_remove(int rootfd, const char *id, struct cell_err *err) {
 unsigned long long cell_proc_start_time(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
+  if (cell_read_small(path, buf, sizeof buf) <= 0) return 0;
   char *p = strrchr(buf, ')');
   if (!p) return 0;
   p += 2; /* state */

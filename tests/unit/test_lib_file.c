@@ -67,6 +67,17 @@ int main(void) {
   errno = 0;
   CHECK(!cell_read_fileat(dfd, "missing", NULL) && errno == ENOENT, "read_fileat of a missing file: NULL, ENOENT");
 
+  /* read_small: one bounded read, NUL terminated */
+  char small[8];
+  snprintf(path, sizeof path, "%s/big", dir);
+  CHECK(cell_read_small(path, small, sizeof small) == 7 && !strcmp(small, "abcdefg"), "read_small stops at size - 1 bytes");
+  snprintf(path, sizeof path, "%s/empty", dir);
+  CHECK(cell_read_small(path, small, sizeof small) == 0 && small[0] == '\0', "read_small of an empty file: 0, \"\"");
+  snprintf(path, sizeof path, "%s/missing", dir);
+  errno = 0;
+  CHECK(cell_read_small(path, small, sizeof small) == -1 && errno == ENOENT && small[0] == '\0',
+        "read_small of a missing file: -1, ENOENT, buffer \"\"");
+
   /* pread_all: from offset 0 whatever the fd's offset, into a reused buffer */
   int bfd = openat(dfd, "big", O_RDONLY | O_CLOEXEC);
   lseek(bfd, 100, SEEK_SET);

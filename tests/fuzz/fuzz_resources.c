@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct cell_err err;
   struct cell_cg_plan p;
   if (cJSON_IsObject(res)) {
-    if (cell_cg_render(res, false, NULL, &p, &err) == 0) cell_cg_plan_free(&p);
-    if (cell_cg_render(res, true, "cpuset cpu io memory hugetlb pids rdma misc\n", &p, &err) == 0) {
+    if (cell_cg_render(res, &cell_cg_driver_v1, NULL, &p, &err) == 0) cell_cg_plan_free(&p);
+    if (cell_cg_render(res, &cell_cg_driver_v2, "cpuset cpu io memory hugetlb pids rdma misc\n", &p, &err) == 0) {
       if (p.has_devices) {
         void *insns = NULL;
         size_t n = 0;

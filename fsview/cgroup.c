@@ -888,18 +888,12 @@ static void sample_cg(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_tls *tl
     if (tid > lastpid) lastpid = tid;
     char path[64];
     snprintf(path, sizeof(path), "%s/%lu/stat", t->h->proc, tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char sbuf[512];
-      ssize_t n = read(fd, sbuf, sizeof(sbuf) - 1);
-      close(fd);
-      if (n > 0) {
-        sbuf[n] = '\0';
-        char *rp = strrchr(sbuf, ')');
-        if (rp && rp[1] == ' ') {
-          if (rp[2] == 'R') running++;
-          else if (rp[2] == 'D') blocked++;
-        }
+    char sbuf[512];
+    if (cell_read_small(path, sbuf, sizeof(sbuf)) > 0) {
+      char *rp = strrchr(sbuf, ')');
+      if (rp && rp[1] == ' ') {
+        if (rp[2] == 'R') running++;
+        else if (rp[2] == 'D') blocked++;
       }
     }
     p = end;

@@ -107,12 +107,11 @@ int cell_state_save(int dirfd, const struct cell_state *st, struct cell_err *err
   add_str(o, "annotations", st->annotations);
   cJSON_AddNumberToObject(o, "owner", st->owner);
   cJSON_AddBoolToObject(o, "no_pivot", st->no_pivot);
-  char *text = cJSON_PrintUnformatted(o);
+  cleanup_free char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (!text) return cell_error(err, ENOMEM, "render state.json");
-  int rc = cell_write_atomic_at(dirfd, "state.json", text, strlen(text), 0600, err);
-  free(text);
-  if (rc < 0) return cell_error_wrap(err, "write state of %s", st->id);
+  if (cell_write_atomic_at(dirfd, "state.json", text, strlen(text), 0600, err) < 0)
+    return cell_error_wrap(err, "write state of %s", st->id);
   return 0;
 }
 
@@ -123,18 +122,16 @@ static char *dup_str(const cJSON *o, const char *k) {
 
 int cell_state_load(int dirfd, const char *id, struct cell_state *st, struct cell_err *err) {
   memset(st, 0, sizeof *st);
-  int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
     /* a create killed before its first save: no cgroup, no process yet */
     snprintf(st->id, sizeof st->id, "%s", id);
     return 0;
   }
   if (fd < 0) return cell_error(err, errno, "read state of %s", id);
-  char *text = cell_read_fd(fd, NULL);
-  close(fd);
+  cleanup_free char *text = cell_read_fd(fd, NULL);
   if (!text) return cell_error(err, errno, "read state of %s", id);
   cJSON *o = cJSON_Parse(text);
-  free(text);
   if (!o) return cell_error(err, 0, "state.json of %s is corrupt", id);
   snprintf(st->id, sizeof st->id, "%s", id);
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "pid");

@@ -17,7 +17,11 @@ SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
 PREFIX  ?= /usr/local
 BUILD   ?= build
 
-LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard cgroups/*.c) $(wildcard lib/*.c)
+# lib/: the shared base (errors, logger, strbuf, files, mountinfo, paths), linked
+# by cell, cellfs, the unit tests and the fuzzers; it includes nothing else.
+BASE_SRCS := $(wildcard lib/*.c)
+BASE_OBJS := $(BASE_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard cgroups/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -29,6 +33,10 @@ all: $(BUILD)/cell
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcellbase.a: $(BASE_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libcell.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -46,12 +54,12 @@ $(BUILD)/obj/runtime/main.o $(BUILD)/obj/fsview/main.o: $(BUILD)/version.h
 $(BUILD)/obj/runtime/main.o $(BUILD)/obj/fsview/main.o: CFLAGS += -include $(BUILD)/version.h
 FORCE:
 
-$(BUILD)/cell: $(BUILD)/obj/runtime/main.o $(BUILD)/libcell.a
+$(BUILD)/cell: $(BUILD)/obj/runtime/main.o $(BUILD)/libcell.a $(BUILD)/libcellbase.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a tests/unit/unit.h tests/unit/unit_child.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h tests/unit/unit_child.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcell.a $(LDLIBS_CELL)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libcell.a $(BUILD)/libcellbase.a $(LDLIBS_CELL)
 
 # Debian packages every suite needs; installs only what is missing.
 DEB_PKGS = gcc make pkg-config libcjson-dev libseccomp-dev libcap-dev libfuse3-dev fuse3 \

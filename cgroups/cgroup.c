@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
+#include "mountinfo.h"
+
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
@@ -30,40 +33,8 @@ static void msleep(long ms) {
 /* ---------- file helpers ---------- */
 
 int cell_cg_read(const char *path, char **out, struct cell_err *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cell_error(err, errno, "opening %s", path);
-  size_t cap = 4096, len = 0;
-  char *buf = malloc(cap);
-  if (!buf) {
-    close(fd);
-    return cell_error(err, ENOMEM, "reading %s", path);
-  }
-  for (;;) {
-    if (len + 1 >= cap) {
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        close(fd);
-        return cell_error(err, ENOMEM, "reading %s", path);
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    ssize_t r = read(fd, buf + len, cap - len - 1);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      free(buf);
-      close(fd);
-      return cell_error(err, e, "reading %s", path);
-    }
-    if (r == 0) break;
-    len += (size_t)r;
-  }
-  close(fd);
-  buf[len] = 0;
-  *out = buf;
-  return 0;
+  *out = cell_read_file(path, NULL, err);
+  return *out ? 0 : -1;
 }
 
 int cell_cg_write(const char *path, const char *val, struct cell_err *err) {
@@ -218,20 +189,6 @@ int cell_cg_systemd_path(const char *spec, char *out, size_t outlen, struct cell
   return 0;
 }
 
-/* Undo mountinfo's octal escapes in place. */
-static void unescape(char *s) {
-  char *o = s;
-  while (*s) {
-    if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-      *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-      s += 4;
-    } else {
-      *o++ = *s++;
-    }
-  }
-  *o = 0;
-}
-
 struct mnt {
   char root[1024], point[1024], fstype[32], opts[512];
 };
@@ -244,49 +201,35 @@ static bool find_mount(const char *mountinfo, const char *ctrls, struct mnt *res
   while (line && *line) {
     const char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line) : strlen(line);
-    char buf[4096];
-    if (len < sizeof buf) {
-      memcpy(buf, line, len);
-      buf[len] = 0;
+    cleanup_free char *buf = strndup(line, len);
+    struct cell_mountinfo mi;
+    if (buf && cell_mountinfo_parse(buf, &mi) == 0) {
       struct mnt m;
-      char *sep = strstr(buf, " - ");
-      if (sep) {
-        *sep = 0;
-        char *save, *f[6] = {0};
-        char *t = strtok_r(buf, " ", &save);
-        for (int i = 0; i < 6 && t; i++, t = strtok_r(NULL, " ", &save)) f[i] = t;
-        char *fs = strtok_r(sep + 3, " ", &save);
-        strtok_r(NULL, " ", &save); /* source */
-        char *so = strtok_r(NULL, " ", &save);
-        if (f[3] && f[4] && fs && so) {
-          snprintf(m.root, sizeof m.root, "%s", f[3]);
-          snprintf(m.point, sizeof m.point, "%s", f[4]);
-          unescape(m.root);
-          unescape(m.point);
-          snprintf(m.fstype, sizeof m.fstype, "%s", fs);
-          snprintf(m.opts, sizeof m.opts, ",%s,", so);
-          bool match = false;
-          if (!*ctrls) {
-            match = strcmp(fs, "cgroup2") == 0;
-          } else if (strcmp(fs, "cgroup") == 0) {
-            match = true;
-            char c[256];
-            snprintf(c, sizeof c, "%s", ctrls);
-            char *s2, *tok;
-            for (tok = strtok_r(c, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
-              char pat[300];
-              snprintf(pat, sizeof pat, ",%s,", tok);
-              if (!strstr(m.opts, pat)) match = false;
-            }
-          }
-          if (match) {
-            bool pref = strncmp(m.point, CG_ROOT, strlen(CG_ROOT)) == 0;
-            if (!found || pref) {
-              bool had_pref = found && strncmp(res->point, CG_ROOT, strlen(CG_ROOT)) == 0;
-              if (!had_pref) *res = m;
-              found = true;
-            }
-          }
+      snprintf(m.root, sizeof m.root, "%s", mi.root);
+      snprintf(m.point, sizeof m.point, "%s", mi.point);
+      snprintf(m.fstype, sizeof m.fstype, "%s", mi.fstype);
+      snprintf(m.opts, sizeof m.opts, ",%s,", mi.super);
+      const char *fs = mi.fstype;
+      bool match = false;
+      if (!*ctrls) {
+        match = strcmp(fs, "cgroup2") == 0;
+      } else if (strcmp(fs, "cgroup") == 0) {
+        match = true;
+        char c[256];
+        snprintf(c, sizeof c, "%s", ctrls);
+        char *s2, *tok;
+        for (tok = strtok_r(c, ",", &s2); tok; tok = strtok_r(NULL, ",", &s2)) {
+          char pat[300];
+          snprintf(pat, sizeof pat, ",%s,", tok);
+          if (!strstr(m.opts, pat)) match = false;
+        }
+      }
+      if (match) {
+        bool pref = strncmp(m.point, CG_ROOT, strlen(CG_ROOT)) == 0;
+        if (!found || pref) {
+          bool had_pref = found && strncmp(res->point, CG_ROOT, strlen(CG_ROOT)) == 0;
+          if (!had_pref) *res = m;
+          found = true;
         }
       }
     }

@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
+#include "mountinfo.h"
+
 void (*fsv_may_block)(void);
 
 uint64_t fsv_now_ns(void) {
@@ -33,21 +36,6 @@ static const char *host_paths[H_NFILES] = {
     "pressure/cpu", "pressure/memory", "pressure/io",
     "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
     "/sys/devices/system/cpu/present"};
-
-/* unescape the octal escapes of mountinfo fields in place */
-static void unescape(char *s) {
-  char *o = s;
-  for (char *p = s; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
-        p[3] <= '7') {
-      *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-      p += 3;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o = '\0';
-}
 
 static int has_opt(const char *opts, const char *want) {
   size_t n = strlen(want);
@@ -73,13 +61,9 @@ int fsv_host_init(struct fsv_host *h, const char *mountinfo, const char *proc,
   size_t cap = 0;
   char *v2mnt = NULL, *v2root = NULL;
   while (getline(&line, &cap, f) > 0) {
-    char root[4096], mnt[4096], fstype[64], super[1024];
-    char *dash = strstr(line, " - ");
-    if (!dash) continue;
-    if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2) continue;
-    if (sscanf(dash + 3, "%63s %*s %1023s", fstype, super) != 2) continue;
-    unescape(root);
-    unescape(mnt);
+    struct cell_mountinfo mi;
+    if (cell_mountinfo_parse(line, &mi) < 0) continue;
+    const char *root = mi.root, *mnt = mi.point, *fstype = mi.fstype, *super = mi.super;
     if (strcmp(fstype, "cgroup2") == 0) {
       if (!v2mnt) {
         v2mnt = strdup(mnt);
@@ -158,22 +142,9 @@ void fsv_host_free(struct fsv_host *h) {
 /* pread a whole file from offset 0 into b (NUL terminated). */
 static int pread_all(int fd, struct fsv_buf *b) {
   fsv_buf_reset(b);
-  for (;;) {
-    if (fsv_buf_reserve(b, 4096) < 0) {
-      errno = ENOMEM;
-      return -1;
-    }
-    size_t room = b->cap - b->len - 1;
-    ssize_t n = pread(fd, b->p + b->len, room, (off_t)b->len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    b->len += (size_t)n;
-    b->p[b->len] = '\0';
-    if (n == 0) return 0;
-    if ((size_t)n < room && b->len < 4096) return 0; /* small seq files: one go */
-  }
+  int rc = cell_pread_all(fd, &b->p, &b->len, &b->cap);
+  if (rc < 0 && errno == ENOMEM) b->oom = 1;
+  return rc;
 }
 
 int fsv_read_host(const struct fsv_host *h, enum fsv_hostfile f, struct fsv_buf *b) {
@@ -917,18 +888,12 @@ static void sample_cg(struct fsv_cgtab *t, struct fsv_cg *cg, struct fsv_tls *tl
     if (tid > lastpid) lastpid = tid;
     char path[64];
     snprintf(path, sizeof(path), "%s/%lu/stat", t->h->proc, tid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char sbuf[512];
-      ssize_t n = read(fd, sbuf, sizeof(sbuf) - 1);
-      close(fd);
-      if (n > 0) {
-        sbuf[n] = '\0';
-        char *rp = strrchr(sbuf, ')');
-        if (rp && rp[1] == ' ') {
-          if (rp[2] == 'R') running++;
-          else if (rp[2] == 'D') blocked++;
-        }
+    char sbuf[512];
+    if (cell_read_small(path, sbuf, sizeof(sbuf)) > 0) {
+      char *rp = strrchr(sbuf, ')');
+      if (rp && rp[1] == ' ') {
+        if (rp[2] == 'R') running++;
+        else if (rp[2] == 'D') blocked++;
       }
     }
     p = end;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "mountinfo.h"
 
 #ifndef MOVE_MOUNT_BENEATH
 #define MOVE_MOUNT_BENEATH 0x00000200
@@ -57,21 +58,6 @@ int fsv_detach_dead(const char *mp) {
   return n;
 }
 
-/* mountinfo field: unescape \ooo in place */
-static void unescape(char *s) {
-  char *o = s;
-  for (char *p = s; *p; p++) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-        p[3] >= '0' && p[3] <= '7') {
-      *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
-      p += 3;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o = '\0';
-}
-
 struct bind {
   char *root;   /* path inside cellfs ("/proc/meminfo") */
   char *target; /* mount point, relative to the process's root */
@@ -88,15 +74,10 @@ static int stale_binds(pid_t pid, dev_t dev, struct bind **out) {
   int n = 0;
   *out = NULL;
   while (getline(&line, &cap, f) > 0) {
-    unsigned maj, min;
-    char root[4096], target[4096], fstype[64];
-    char *dash = strstr(line, " - ");
-    if (!dash || sscanf(dash + 3, "%63s", fstype) != 1 || strcmp(fstype, "fuse.cellfs") != 0)
-      continue;
-    if (sscanf(line, "%*s %*s %u:%u %4095s %4095s", &maj, &min, root, target) != 4) continue;
-    if (makedev(maj, min) == dev) continue;
-    unescape(root);
-    unescape(target);
+    struct cell_mountinfo mi;
+    if (cell_mountinfo_parse(line, &mi) < 0 || strcmp(mi.fstype, "fuse.cellfs") != 0) continue;
+    if (makedev(mi.major, mi.minor) == dev) continue;
+    char *root = mi.root, *target = mi.point;
     /* a dead bind's dentry may have been invalidated: "/proc/meminfo//deleted" */
     size_t rl = strlen(root);
     if (rl > 9 && strcmp(root + rl - 9, "//deleted") == 0) root[rl - 9] = '\0';

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "fs.h"
 
 #define SLOT_BUF (64 * 1024 + 4096)
@@ -318,19 +319,6 @@ out_free:
 
 /* ------------------------------------------------------------ supervisor */
 
-static int mkdir_p(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof(buf), "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 static pid_t start_worker(int fd, struct journal *j, const struct fsv_opts *o,
                           const sigset_t *oldmask) {
   j->gen++;
@@ -355,7 +343,7 @@ static struct journal *journal_map(int jfd) {
 static int mount_new(const struct fsv_opts *o, int *fdp, int *jfdp, struct journal **jp,
                      struct cell_err *err) {
   const char *mp = o->mountpoint;
-  if (mkdir_p(mp) < 0) return cell_error(err, errno, "create mountpoint %s", mp);
+  if (cell_mkdir_p(mp, 0755) < 0) return cell_error(err, errno, "create mountpoint %s", mp);
   /* a cellfs that died left its dead mount here: detach it, not stack on it */
   int dead = fsv_detach_dead(mp);
   if (dead < 0) return cell_error(err, errno, "detach the dead cellfs mount on %s", mp);

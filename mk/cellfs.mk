@@ -9,18 +9,14 @@
 
 # Repeat the project flags: `make CFLAGS=...` (the asan build) replaces the
 # top Makefile's `CFLAGS +=` line, and cellfs must stay -Werror clean there too.
-FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Iruntime -Ifsview \
+FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Ilib -Ifsview \
               $(FUSE_CFLAGS)
 FSV_LIBS   := $(FUSE_LIBS)
 FSV_SRCS   := $(filter-out fsview/main.c,$(wildcard fsview/*.c))
-FSV_OBJS   := $(FSV_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/fsview/error.o
+FSV_OBJS   := $(FSV_SRCS:%.c=$(BUILD)/obj/%.o)
 FSV_TESTS  := $(patsubst tests/fsview/test_%.c,$(BUILD)/tests/test_fsview_%,$(wildcard tests/fsview/test_*.c))
 
 $(BUILD)/obj/fsview/%.o: fsview/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FSV_CFLAGS) -c -o $@ $<
-
-$(BUILD)/obj/fsview/error.o: runtime/error.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(FSV_CFLAGS) -c -o $@ $<
 
@@ -28,15 +24,15 @@ $(BUILD)/libfsview.a: $(FSV_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cellfs: $(BUILD)/obj/fsview/main.o $(BUILD)/libfsview.a
+$(BUILD)/cellfs: $(BUILD)/obj/fsview/main.o $(BUILD)/libfsview.a $(BUILD)/libcellbase.a
 	$(CC) $(CFLAGS) -o $@ $^ $(FSV_LIBS)
 
 cellfs: $(BUILD)/cellfs
 all: $(BUILD)/cellfs
 
-$(BUILD)/tests/test_fsview_%: tests/fsview/test_%.c $(BUILD)/libfsview.a tests/unit/unit.h
+$(BUILD)/tests/test_fsview_%: tests/fsview/test_%.c $(BUILD)/libfsview.a $(BUILD)/libcellbase.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(FSV_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libfsview.a $(FSV_LIBS)
+	$(CC) $(CFLAGS) $(FSV_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libfsview.a $(BUILD)/libcellbase.a $(FSV_LIBS)
 
 unit: $(FSV_TESTS)
 

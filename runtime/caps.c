@@ -1,5 +1,6 @@
 /* caps.c - capability sets: parsing and application (see caps.h). */
 #include "caps.h"
+#include "file.h"
 #include "log.h"
 
 #include <errno.h>
@@ -51,13 +52,8 @@ int cell_cap_from_name(const char *name) {
 int cell_cap_max_known(void) { return NCAPS - 1; }
 
 int cell_cap_last_cap(void) {
-  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NCAPS - 1;
   char buf[32];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return NCAPS - 1;
-  buf[n] = 0;
+  if (cell_read_small("/proc/sys/kernel/cap_last_cap", buf, sizeof buf) <= 0) return NCAPS - 1;
   char *end;
   long v = strtol(buf, &end, 10);
   if (end == buf || v < 0 || v > 63) return NCAPS - 1;

@@ -137,13 +137,8 @@ static int write_idmap(pid_t pid, const char *file, const struct cell_idmap *m, 
 
 static char *state_json_for(const char *id, pid_t pid, const char *bundle, const char *status,
                             const cJSON *annotations) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "ociVersion", "1.2.0");
-  cJSON_AddStringToObject(o, "id", id);
-  cJSON_AddStringToObject(o, "status", status);
-  cJSON_AddNumberToObject(o, "pid", pid);
-  cJSON_AddStringToObject(o, "bundle", bundle);
-  if (annotations) cJSON_AddItemToObject(o, "annotations", cJSON_Duplicate(annotations, 1));
+  cJSON *o = cell_oci_state(id, pid, status, bundle, NULL, NULL, annotations);
+  if (!o) return NULL;
   char *t = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return t;

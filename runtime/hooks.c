@@ -1,6 +1,7 @@
 /* hooks.c - run OCI hooks (see hooks.h). */
 #include "hooks.h"
 #include "log.h"
+#include "procattr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,24 +23,6 @@
 static const char *const hook_kinds[] = {"prestart",        "createRuntime", "createContainer",
                                          "startContainer",  "poststart",     "poststop", NULL};
 
-static int validate_strings(const cJSON *arr, const char *field, bool env, struct cell_err *err) {
-  if (!arr || cJSON_IsNull(arr)) return 0;
-  if (!cJSON_IsArray(arr)) return cell_error(err, 0, "%s: must be an array of strings", field);
-  int i = 0;
-  const cJSON *it;
-  cJSON_ArrayForEach(it, arr) {
-    if (!cJSON_IsString(it)) return cell_error(err, 0, "%s[%d]: must be a string", field, i);
-    if (env) {
-      const char *eq = strchr(it->valuestring, '=');
-      if (!eq || eq == it->valuestring)
-        return cell_error(err, 0, "%s[%d]: \"%s\" is not in KEY=VALUE form", field, i,
-                          it->valuestring);
-    }
-    i++;
-  }
-  return 0;
-}
-
 static int validate_one(const cJSON *h, const char *which, int i, struct cell_err *err) {
   char f[96];
   if (!cJSON_IsObject(h)) return cell_error(err, 0, "hooks.%s[%d]: must be an object", which, i);
@@ -50,9 +33,9 @@ static int validate_one(const cJSON *h, const char *which, int i, struct cell_er
     return cell_error(err, 0, "hooks.%s[%d].path: must be an absolute path (got \"%s\")", which, i,
                       path->valuestring);
   snprintf(f, sizeof f, "hooks.%s[%d].args", which, i);
-  if (validate_strings(cJSON_GetObjectItemCaseSensitive(h, "args"), f, false, err) < 0) return -1;
+  if (cell_strings_validate(cJSON_GetObjectItemCaseSensitive(h, "args"), f, false, err) < 0) return -1;
   snprintf(f, sizeof f, "hooks.%s[%d].env", which, i);
-  if (validate_strings(cJSON_GetObjectItemCaseSensitive(h, "env"), f, true, err) < 0) return -1;
+  if (cell_env_validate(cJSON_GetObjectItemCaseSensitive(h, "env"), f, err) < 0) return -1;
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "timeout");
   if (t && !cJSON_IsNull(t)) {
     if (!cJSON_IsNumber(t))

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "strbuf.h"
 
 #ifndef MOUNT_ATTR_IDMAP
@@ -41,11 +41,6 @@ struct cell_mount_attr {
   unsigned long long attr_set, attr_clr, propagation, userns_fd;
 };
 
-static int sys_openat2(int dirfd, const char *path, int flags, unsigned long long resolve) {
-  struct open_how how = {.flags = (unsigned long long)flags, .mode = 0, .resolve = resolve};
-  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-}
-
 static int sys_mount_setattr(int dfd, const char *path, unsigned flags, struct cell_mount_attr *a) {
   return (int)syscall(SYS_mount_setattr, dfd, path, flags, a, sizeof *a);
 }
@@ -56,7 +51,7 @@ static int open_in_root_depth(int rootfd, const char *path, bool create, bool as
                               struct cell_err *err) {
   while (*path == '/') path++;
   const char *rel = *path ? path : ".";
-  int fd = sys_openat2(rootfd, rel, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  int fd = cell_path_open_in_root(rootfd, rel, O_PATH);
   if (fd >= 0 || errno != ENOENT || !create) {
     if (fd < 0) return cell_error(err, errno, "resolve /%s inside the rootfs", path);
     return fd;
@@ -113,7 +108,7 @@ static int open_in_root_depth(int rootfd, const char *path, bool create, bool as
   close(pdir);
   close(parent);
   if (r < 0 && e != EEXIST) return cell_error(err, e, "create /%s inside the rootfs", path);
-  fd = sys_openat2(rootfd, rel, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  fd = cell_path_open_in_root(rootfd, rel, O_PATH);
   if (fd < 0) return cell_error(err, errno, "resolve /%s inside the rootfs", path);
   return fd;
 }
@@ -705,7 +700,7 @@ int cell_reopen_fd(int fd, int flags, struct cell_err *err) {
 }
 
 static int open_no_magic(const char *path) {
-  return sys_openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_NO_MAGICLINKS);
+  return cell_openat2(AT_FDCWD, path, O_PATH | O_CLOEXEC | O_NOFOLLOW, RESOLVE_NO_MAGICLINKS);
 }
 
 /* Finalize's paths below /proc: the container's, or (no /proc mounted) the

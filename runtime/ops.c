@@ -17,6 +17,7 @@
 
 #include "cgroup.h"
 #include "console.h"
+#include "file.h"
 #include "container.h"
 #include "hooks.h"
 #include "internal.h"
@@ -189,12 +190,7 @@ int cell_container_kill(const char *root, const char *id, int sig, bool all, str
 static bool pid_exiting(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return true;
-  buf[n] = 0;
+  if (cell_read_small(path, buf, sizeof buf) <= 0) return true;
   char *p = strrchr(buf, ')');
   for (int field = 2; p && *p && field < 9; p++)
     if (*p == ' ') field++;

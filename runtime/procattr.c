@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file.h"
+
 /* ---------- small JSON helpers ---------- */
 
 /* A non-negative integral number; values >= 2^64 saturate (RLIM_INFINITY
@@ -156,16 +158,16 @@ int cell_parse_cpu_list(const char *s, const char *field, cpu_set_t *out, struct
 
 /* ---------- env ---------- */
 
-int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err) {
-  if (!env || cJSON_IsNull(env)) return 0;
-  if (!cJSON_IsArray(env)) return cell_error(err, 0, "%s: must be an array of strings", field);
+int cell_strings_validate(const cJSON *arr, const char *field, bool kv, struct cell_err *err) {
+  if (!arr || cJSON_IsNull(arr)) return 0;
+  if (!cJSON_IsArray(arr)) return cell_error(err, 0, "%s: must be an array of strings", field);
   int i = 0;
   const cJSON *it;
-  cJSON_ArrayForEach(it, env) {
+  cJSON_ArrayForEach(it, arr) {
     if (!cJSON_IsString(it))
       return cell_error(err, 0, "%s[%d]: must be a string", field, i);
-    const char *eq = strchr(it->valuestring, '=');
-    if (!eq || eq == it->valuestring)
+    const char *eq = kv ? strchr(it->valuestring, '=') : NULL;
+    if (kv && (!eq || eq == it->valuestring))
       return cell_error(err, 0, "%s[%d]: \"%s\" is not in KEY=VALUE form", field, i,
                         it->valuestring);
     i++;
@@ -173,15 +175,15 @@ int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err)
   return 0;
 }
 
+int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err) {
+  return cell_strings_validate(env, field, true, err);
+}
+
 /* ---------- LSM ---------- */
 
 static bool file_starts_with(const char *path, char c) {
-  char buf[4] = "";
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = read(fd, buf, sizeof buf);
-  close(fd);
-  return n > 0 && buf[0] == c;
+  char buf[4];
+  return cell_read_small(path, buf, sizeof buf) > 0 && buf[0] == c;
 }
 
 bool cell_apparmor_enabled(void) {
@@ -618,12 +620,8 @@ int cell_procattr_apply_early(const struct cell_procattr *pa, struct cell_err *e
 }
 
 static bool setgroups_denied(void) {
-  char buf[16] = "";
-  int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  return n > 0 && strncmp(buf, "deny", 4) == 0;
+  char buf[16];
+  return cell_read_small("/proc/self/setgroups", buf, sizeof buf) > 0 && strncmp(buf, "deny", 4) == 0;
 }
 
 int cell_procattr_apply_user(const struct cell_procattr *pa, struct cell_err *err) {

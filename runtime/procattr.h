@@ -113,6 +113,9 @@ int cell_rlimit_from_name(const char *name);
 
 /* Validate process.env alone (used by exec -e too). */
 int cell_env_validate(const cJSON *env, const char *field, struct cell_err *err);
+/* An array of strings (null or absent is fine); kv: each one KEY=VALUE with a
+ * non-empty KEY. Errors name field[i]. (process.env, hooks' args and env.) */
+int cell_strings_validate(const cJSON *arr, const char *field, bool kv, struct cell_err *err);
 
 /* Host LSM state. */
 bool cell_apparmor_enabled(void);

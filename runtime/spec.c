@@ -36,44 +36,6 @@
 
 #define J(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
 
-char *cell_read_file(const char *path, size_t *len, struct cell_err *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    cell_error(err, errno, "open %s", path);
-    return NULL;
-  }
-  struct stat sb;
-  size_t cap = fstat(fd, &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096;
-  size_t n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    if (n + 1 >= cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) break;
-      buf = nb;
-    }
-    ssize_t r = read(fd, buf + n, cap - n - 1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      cell_error(err, errno, "read %s", path);
-      free(buf);
-      close(fd);
-      return NULL;
-    }
-    if (r == 0) {
-      buf[n] = 0;
-      close(fd);
-      if (len) *len = n;
-      return buf;
-    }
-    n += (size_t)r;
-  }
-  free(buf);
-  close(fd);
-  cell_error(err, ENOMEM, "read %s", path);
-  return NULL;
-}
-
 void cell_strv_free(char **v) {
   if (!v) return;
   for (char **p = v; *p; p++) free(*p);

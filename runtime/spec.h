@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "file.h"
 
 struct cell_idmap {
   unsigned long container, host, size;
@@ -102,7 +103,6 @@ char *cell_spec_default(bool rootless);
 cJSON *cell_json_parse_doc(const char *text, const char *what, const char *prefix, struct cell_err *err);
 
 /* Reads a whole file (malloc'd, NUL terminated). */
-char *cell_read_file(const char *path, size_t *len, struct cell_err *err);
 
 /* String array helpers: "field" is used in errors. */
 int cell_json_strv(const cJSON *arr, const char *field, char ***out, struct cell_err *err);

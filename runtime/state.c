@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
+
 int cell_id_valid(const char *id, struct cell_err *err) {
   if (!id || !*id) return cell_error(err, 0, "container id must not be empty");
   if (strlen(id) >= 256) return cell_error(err, 0, "invalid container id %.40s...: too long", id);
@@ -25,23 +27,10 @@ int cell_id_valid(const char *id, struct cell_err *err) {
   return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
-  char buf[4096];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return errno = ENAMETOOLONG, -1;
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
 int cell_root_open(const char *root, bool create, struct cell_err *err) {
   int fd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT && create) {
-    if (mkdir_p(root, 0700) < 0) return cell_error(err, errno, "create state root %s", root);
+    if (cell_mkdir_p(root, 0700) < 0) return cell_error(err, errno, "create state root %s", root);
     fd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0) return cell_error(err, errno, "open state root %s", root);
@@ -118,22 +107,11 @@ int cell_state_save(int dirfd, const struct cell_state *st, struct cell_err *err
   add_str(o, "annotations", st->annotations);
   cJSON_AddNumberToObject(o, "owner", st->owner);
   cJSON_AddBoolToObject(o, "no_pivot", st->no_pivot);
-  char *text = cJSON_PrintUnformatted(o);
+  cleanup_free char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (!text) return cell_error(err, ENOMEM, "render state.json");
-  int fd = openat(dirfd, "state.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    free(text);
-    return cell_error(err, errno, "write state.json of %s", st->id);
-  }
-  size_t len = strlen(text);
-  ssize_t w = write(fd, text, len);
-  int e = errno;
-  close(fd);
-  free(text);
-  if (w != (ssize_t)len) return cell_error(err, w < 0 ? e : EIO, "write state.json of %s", st->id);
-  if (renameat(dirfd, "state.json.tmp", dirfd, "state.json") < 0)
-    return cell_error(err, errno, "rename state.json of %s", st->id);
+  if (cell_write_atomic_at(dirfd, "state.json", text, strlen(text), 0600, err) < 0)
+    return cell_error_wrap(err, "write state of %s", st->id);
   return 0;
 }
 
@@ -142,47 +120,18 @@ static char *dup_str(const cJSON *o, const char *k) {
   return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
 }
 
-static char *read_all(int fd, size_t *len) {
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  if (!buf) return NULL;
-  for (;;) {
-    if (n + 1 >= cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) {
-        free(buf);
-        return NULL;
-      }
-      buf = nb;
-    }
-    ssize_t r = read(fd, buf + n, cap - n - 1);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      free(buf);
-      return NULL;
-    }
-    if (r == 0) break;
-    n += (size_t)r;
-  }
-  buf[n] = 0;
-  if (len) *len = n;
-  return buf;
-}
-
 int cell_state_load(int dirfd, const char *id, struct cell_state *st, struct cell_err *err) {
   memset(st, 0, sizeof *st);
-  int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+  cleanup_close int fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
     /* a create killed before its first save: no cgroup, no process yet */
     snprintf(st->id, sizeof st->id, "%s", id);
     return 0;
   }
   if (fd < 0) return cell_error(err, errno, "read state of %s", id);
-  char *text = read_all(fd, NULL);
-  close(fd);
+  cleanup_free char *text = cell_read_fd(fd, NULL);
   if (!text) return cell_error(err, errno, "read state of %s", id);
   cJSON *o = cJSON_Parse(text);
-  free(text);
   if (!o) return cell_error(err, 0, "state.json of %s is corrupt", id);
   snprintf(st->id, sizeof st->id, "%s", id);
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "pid");
@@ -210,24 +159,6 @@ void cell_state_free(struct cell_state *st) {
   st->bundle = st->rootfs = st->created = st->cgroup = st->annotations = NULL;
 }
 
-static int rm_rf_at(int dirfd, const char *name) {
-  int fd = openat(dirfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
-  DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return -1;
-  }
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    if (de->d_type == DT_DIR) rm_rf_at(fd, de->d_name);
-    else unlinkat(fd, de->d_name, 0);
-  }
-  closedir(d);
-  return unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* state.json and the creating marker go last, then the directory: a delete
  * killed half-way leaves a record that the next one completes. */
 int cell_state_remove(int rootfd, const char *id, struct cell_err *err) {
@@ -245,7 +176,7 @@ int cell_state_remove(int rootfd, const char *id, struct cell_err *err) {
   while ((de = readdir(d))) {
     const char *n = de->d_name;
     if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, "state.json") || !strcmp(n, CELL_STATE_CREATING)) continue;
-    if (de->d_type == DT_DIR) rm_rf_at(fd, n);
+    if (de->d_type == DT_DIR) cell_rm_rf_at(fd, n);
     else unlinkat(fd, n, 0);
   }
   unlinkat(fd, "state.json", 0);
@@ -259,12 +190,7 @@ int cell_state_remove(int rootfd, const char *id, struct cell_err *err) {
 unsigned long long cell_proc_start_time(pid_t pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = 0;
+  if (cell_read_small(path, buf, sizeof buf) <= 0) return 0;
   char *p = strrchr(buf, ')');
   if (!p) return 0;
   p += 2; /* state */
@@ -294,18 +220,28 @@ const char *cell_status_name(enum cell_status s) {
   }
 }
 
-char *cell_state_json(const struct cell_state *st, enum cell_status status) {
+cJSON *cell_oci_state(const char *id, pid_t pid, const char *status, const char *bundle,
+                      const char *rootfs, const char *created, const cJSON *annotations) {
   cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
   cJSON_AddStringToObject(o, "ociVersion", "1.2.0");
-  cJSON_AddStringToObject(o, "id", st->id);
-  cJSON_AddNumberToObject(o, "pid", status == CELL_STOPPED ? 0 : st->pid);
-  cJSON_AddStringToObject(o, "status", cell_status_name(status));
-  add_str(o, "bundle", st->bundle);
-  add_str(o, "rootfs", st->rootfs);
-  add_str(o, "created", st->created);
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddNumberToObject(o, "pid", pid);
+  cJSON_AddStringToObject(o, "status", status);
+  add_str(o, "bundle", bundle);
+  add_str(o, "rootfs", rootfs);
+  add_str(o, "created", created);
+  if (annotations) cJSON_AddItemToObject(o, "annotations", cJSON_Duplicate(annotations, 1));
+  return o;
+}
+
+char *cell_state_json(const struct cell_state *st, enum cell_status status) {
   cJSON *ann = st->annotations ? cJSON_Parse(st->annotations) : NULL;
-  if (ann) cJSON_AddItemToObject(o, "annotations", ann);
-  cJSON_AddStringToObject(o, "owner", "");
+  cJSON *o = cell_oci_state(st->id, status == CELL_STOPPED ? 0 : st->pid, cell_status_name(status),
+                            st->bundle, st->rootfs, st->created, ann);
+  cJSON_Delete(ann);
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "owner", ""); /* runc's state output has it */
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return text;

@@ -63,5 +63,11 @@ const char *cell_status_name(enum cell_status s);
 
 /* Writes the OCI state JSON (id, status, pid, bundle, annotations...) as text. */
 char *cell_state_json(const struct cell_state *st, enum cell_status status);
+/* The OCI state object (runtime-spec "State"): ociVersion, id, pid, status,
+ * bundle, and rootfs, created, annotations (copied) when given. The one
+ * builder behind `cell state` (cell_state_json) and the hooks' stdin. */
+struct cJSON;
+struct cJSON *cell_oci_state(const char *id, pid_t pid, const char *status, const char *bundle,
+                             const char *rootfs, const char *created, const struct cJSON *annotations);
 
 #endif

@@ -25,10 +25,7 @@ int cell_error(struct cell_err *err, int errnum, const char *fmt, ...)
 int cell_error_wrap(struct cell_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Cleanup helpers for __attribute__((cleanup)). */
-void cell_freep(void *p);     /* free(*(void **)p) */
-void cell_closep(int *fd);    /* close(*fd) if >= 0 */
-#define cleanup_free __attribute__((cleanup(cell_freep)))
-#define cleanup_close __attribute__((cleanup(cell_closep)))
+/* cleanup_free, cleanup_close, cleanup_fclose, cleanup_closedir. */
+#include "cleanup.h"
 
 #endif

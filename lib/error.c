@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 int cell_error(struct cell_err *err, int errnum, const char *fmt, ...) {
   if (!err) return -1;
@@ -32,19 +31,4 @@ int cell_error_wrap(struct cell_err *err, const char *fmt, ...) {
   memcpy(old, err->msg, sizeof old);
   snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
   return -1;
-}
-
-void cell_freep(void *p) {
-  void **pp = p;
-  free(*pp);
-  *pp = NULL;
-}
-
-void cell_closep(int *fd) {
-  if (*fd >= 0) {
-    int saved = errno;
-    close(*fd);
-    errno = saved;
-    *fd = -1;
-  }
 }

@@ -28,7 +28,11 @@ $(BUILD)/libfsview.a: $(FSV_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cellfs: $(BUILD)/obj/fsview/main.o $(BUILD)/libfsview.a
+$(BUILD)/obj/cmd/cellfs/%.o: cmd/cellfs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FSV_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cellfs: $(BUILD)/obj/cmd/cellfs/main.o $(BUILD)/libfsview.a
 	$(CC) $(CFLAGS) -o $@ $^ $(FSV_LIBS)
 
 cellfs: $(BUILD)/cellfs

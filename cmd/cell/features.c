@@ -3,7 +3,6 @@
 
 #include "cmd.h"
 
-
 /* The build force-includes build/version.h (from VERSION and git). */
 #ifndef CELL_VERSION
 #define CELL_VERSION "unknown"

@@ -21,8 +21,10 @@ BUILD   ?= build
 # by cell, cellfs, the unit tests and the fuzzers; it includes nothing else.
 BASE_SRCS := $(wildcard lib/*.c)
 BASE_OBJS := $(BASE_SRCS:%.c=$(BUILD)/obj/%.o)
-LIB_SRCS := $(filter-out runtime/main.c,$(wildcard runtime/*.c)) $(wildcard cgroups/*.c)
+LIB_SRCS := $(wildcard runtime/*.c) $(wildcard cgroups/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# The programs' thin mains (cmd/PROGRAM/: dispatch, one file per verb) over the libraries.
+CELL_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/cell/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -43,18 +45,19 @@ $(BUILD)/libcell.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 # --version shows VERSION and the commit built from.  $(BUILD)/version.h is
-# rewritten only when its text changes, so a new HEAD rebuilds just the two
-# main.o files (which force-include it).
+# rewritten only when its text changes, so a new HEAD rebuilds just the
+# objects that force-include it (the two main.o, and cell's features.o).
 CELL_COMMIT = $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 $(BUILD)/version.h: FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define CELL_VERSION "%s"\n#define CELL_COMMIT "%s"\n' "$$(cat VERSION)" "$(CELL_COMMIT)" >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/obj/runtime/main.o $(BUILD)/obj/fsview/main.o: $(BUILD)/version.h
-$(BUILD)/obj/runtime/main.o $(BUILD)/obj/fsview/main.o: CFLAGS += -include $(BUILD)/version.h
+VERSIONED_OBJS := $(BUILD)/obj/cmd/cell/main.o $(BUILD)/obj/cmd/cell/features.o $(BUILD)/obj/cmd/cellfs/main.o
+$(VERSIONED_OBJS): $(BUILD)/version.h
+$(VERSIONED_OBJS): CFLAGS += -include $(BUILD)/version.h
 FORCE:
 
-$(BUILD)/cell: $(BUILD)/obj/runtime/main.o $(BUILD)/libcell.a $(BUILD)/libcellbase.a
+$(BUILD)/cell: $(CELL_CMD_OBJS) $(BUILD)/libcell.a $(BUILD)/libcellbase.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h tests/unit/unit_child.h

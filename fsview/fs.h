@@ -74,6 +74,10 @@ void fsv_handles_free(void);
 int fsv_supervise(const struct fsv_opts *o, struct cell_err *err);
 extern char **fsv_argv;
 #define FSV_HANDOVER_ENV "CELLFS_HANDOVER" /* "FUSEFD,JOURNALFD,WORKERPID" */
+/* Run cellfs with argv as its command line: detach first when o->daemon
+ * (not on an upgrade's exec, already detached: the pid stays), then
+ * fsv_supervise.  Returns 0 (also in the parent of the daemon), -1 on error. */
+int fsv_run(const struct fsv_opts *o, char **argv, struct cell_err *err);
 
 /* rebind.c: dead cellfs mounts stacked on mp detached (count, -1 errno);
  * dead binds of cellfs files in every mount namespace replaced with binds

@@ -548,3 +548,17 @@ int fsv_supervise(const struct fsv_opts *o, struct cell_err *err) {
   sigprocmask(SIG_SETMASK, &old, NULL);
   return rc;
 }
+
+int fsv_run(const struct fsv_opts *o, char **argv, struct cell_err *err) {
+  fsv_argv = argv;
+  /* an upgrade execs cellfs in place: already detached, keep the pid */
+  if (o->daemon && !getenv(FSV_HANDOVER_ENV)) {
+    pid_t p = fork();
+    if (p < 0) return cell_error(err, errno, "fork");
+    if (p > 0) return 0;
+    setsid();
+    if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout))
+      return cell_error(err, errno, "daemon: reopen stdin/stdout on /dev/null");
+  }
+  return fsv_supervise(o, err) < 0 ? -1 : 0;
+}

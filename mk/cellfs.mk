@@ -12,7 +12,7 @@
 FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Ilib -Ifsview \
               $(FUSE_CFLAGS)
 FSV_LIBS   := $(FUSE_LIBS)
-FSV_SRCS   := $(filter-out fsview/main.c,$(wildcard fsview/*.c))
+FSV_SRCS   := $(wildcard fsview/*.c)
 FSV_OBJS   := $(FSV_SRCS:%.c=$(BUILD)/obj/%.o)
 FSV_TESTS  := $(patsubst tests/fsview/test_%.c,$(BUILD)/tests/test_fsview_%,$(wildcard tests/fsview/test_*.c))
 
@@ -24,7 +24,11 @@ $(BUILD)/libfsview.a: $(FSV_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/cellfs: $(BUILD)/obj/fsview/main.o $(BUILD)/libfsview.a $(BUILD)/libcellbase.a
+$(BUILD)/obj/cmd/cellfs/%.o: cmd/cellfs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(FSV_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cellfs: $(BUILD)/obj/cmd/cellfs/main.o $(BUILD)/libfsview.a $(BUILD)/libcellbase.a
 	$(CC) $(CFLAGS) -o $@ $^ $(FSV_LIBS)
 
 cellfs: $(BUILD)/cellfs

@@ -32,10 +32,13 @@ TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
   make -s BUILD="$b" CELL_COMMIT=bbbb2222 "$b/version.h"
   grep -qx '#define CELL_COMMIT "bbbb2222"' "$b/version.h"
   [ "$(stat -c %y "$b/version.h")" != "$t1" ]
-  # both main.o depend on it, so a new commit rebuilds them
-  run make -n BUILD="$b" CELL_COMMIT=cccc3333 "$b/obj/runtime/main.o" "$b/obj/fsview/main.o"
-  [[ "$output" == *"-include $b/version.h"*"runtime/main.c"* ]]
-  [[ "$output" == *"-include $b/version.h"*"fsview/main.c"* ]]
+  # both main.o (and cell's features.o, which prints the version) depend on
+  # it, so a new commit rebuilds them
+  run make -n BUILD="$b" CELL_COMMIT=cccc3333 "$b/obj/cmd/cell/main.o" "$b/obj/cmd/cellfs/main.o" \
+    "$b/obj/cmd/cell/features.o"
+  [[ "$output" == *"-include $b/version.h"*"cmd/cell/main.c"* ]]
+  [[ "$output" == *"-include $b/version.h"*"cmd/cellfs/main.c"* ]]
+  [[ "$output" == *"-include $b/version.h"*"cmd/cell/features.c"* ]]
 }
 
 @test "make install puts cell, cellfs and their man pages under DESTDIR" {

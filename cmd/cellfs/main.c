@@ -1,10 +1,9 @@
-/* main.c - cellfs command line. */
-#include <errno.h>
+/* main.c - the cellfs command line: options parsed into fsv_opts, then
+ * fsv_run (fsview/) mounts and serves. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fs.h"
 
@@ -99,20 +98,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cellfs: MOUNTPOINT must be an absolute path, got '%s'\n", o.mountpoint);
     return 2;
   }
-  fsv_argv = argv;
-  /* an upgrade execs cellfs in place: already detached, keep the pid */
-  if (o.daemon && !getenv(FSV_HANDOVER_ENV)) {
-    pid_t p = fork();
-    if (p < 0) {
-      perror("cellfs: fork");
-      return 1;
-    }
-    if (p > 0) return 0;
-    setsid();
-    if (!freopen("/dev/null", "r", stdin) || !freopen("/dev/null", "w", stdout)) return 1;
-  }
   struct cell_err err = {0};
-  if (fsv_supervise(&o, &err) < 0) {
+  if (fsv_run(&o, argv, &err) < 0) {
     fprintf(stderr, "cellfs: %s\n", err.msg);
     return 1;
   }

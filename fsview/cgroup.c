@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "fsview_files.h"
 #include "mountinfo.h"
 
 void (*fsv_may_block)(void);
@@ -31,11 +32,12 @@ static const char *role_ctrl[R_NROLES] = {"memory", "cpu", "cpuacct", "cpuset",
                                           "blkio", "pids", NULL};
 static const char *v2_ctrl[R_NROLES] = {"memory", "cpu", NULL, "cpuset", "io", "pids", NULL};
 
-static const char *host_paths[H_NFILES] = {
-    "meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps",
-    "pressure/cpu", "pressure/memory", "pressure/io",
-    "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible",
-    "/sys/devices/system/cpu/present"};
+/* in enum fsv_host_file order: the proc files below the host's proc, then /sys */
+#define PROC_NAME(n) n,
+#define SYS_PATH(n) "/" CELL_FSVIEW_CPU_DIR "/" n,
+static const char *host_paths[H_NFILES] = {CELL_FSVIEW_PROC_FILES(PROC_NAME) CELL_FSVIEW_CPU_FILES(SYS_PATH)};
+#undef PROC_NAME
+#undef SYS_PATH
 
 static int has_opt(const char *opts, const char *want) {
   size_t n = strlen(want);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsview_files.h"
 #include "log.h"
 #include "mounts.h"
 
@@ -30,9 +31,10 @@ static bool has_mount(const struct cell_spec *s, const char *dest, const char *t
   return false;
 }
 
-static const char *proc_files[] = {"meminfo", "cpuinfo", "stat", "uptime", "loadavg", "diskstats", "swaps",
-                                   "pressure/cpu", "pressure/memory", "pressure/io"};
-static const char *cpu_files[] = {"online", "possible", "present"};
+#define NAME(n) n,
+static const char *proc_files[] = {CELL_FSVIEW_PROC_FILES(NAME)};
+static const char *cpu_files[] = {CELL_FSVIEW_CPU_FILES(NAME)};
+#undef NAME
 
 /* Bind <dir>/<sub>/<name> over /<sub>/<name> in the rootfs, when both exist.
  * dir is cellfs's "<mountpoint>/.self-<random>": the tree of our cgroup (we
@@ -60,7 +62,7 @@ int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err
   bool required = mode && !strcmp(mode, "true");
   if (mode && !required) return cell_error(err, 0, "annotations.run.cell.fsview: \"%s\" must be \"true\" or \"false\"", mode);
   const char *dir = ann(s, "run.cell.fsview.path");
-  if (!dir) dir = "/var/lib/cellfs";
+  if (!dir) dir = CELL_FSVIEW_DEFAULT_MOUNT;
   if (!has_mount(s, "/proc", "proc")) return 0;
   struct statfs sf;
   char probe[PATH_MAX];
@@ -80,6 +82,6 @@ int cell_fsview_bind(const struct cell_spec *s, int rootfd, struct cell_err *err
     if (bind_view(rootfd, dir, "proc", proc_files[i], err) < 0) return -1;
   if (!has_mount(s, "/sys", "sysfs")) return 0;
   for (size_t i = 0; i < sizeof cpu_files / sizeof *cpu_files; i++)
-    if (bind_view(rootfd, dir, "sys/devices/system/cpu", cpu_files[i], err) < 0) return -1;
+    if (bind_view(rootfd, dir, CELL_FSVIEW_CPU_DIR, cpu_files[i], err) < 0) return -1;
   return 0;
 }

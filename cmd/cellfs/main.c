@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "fsview_files.h"
 
 /* The build force-includes build/version.h (from VERSION and git). */
 #ifndef CELL_VERSION
@@ -15,13 +16,23 @@
 #define CELL_COMMIT "unknown"
 #endif
 
+/* "  DIR/{a,b,c}" from one of fsview_files.h's lists */
+#define LISTED(n) n,
+static void print_files(FILE *f, const char *dir, const char *const *names, size_t n) {
+  fprintf(f, "  %s/{", dir);
+  for (size_t i = 0; i < n; i++) fprintf(f, "%s%s", i ? "," : "", names[i]);
+  fputs("}\n", f);
+}
+
 static void usage(FILE *f) {
+  static const char *const procs[] = {CELL_FSVIEW_PROC_FILES(LISTED)}, *const cpus[] = {CELL_FSVIEW_CPU_FILES(LISTED)};
+  fputs("usage: cellfs [OPTIONS] [MOUNTPOINT]\n"
+        "Serve per-cgroup views of /proc and /sys files (an lxcfs replacement).\n"
+        "MOUNTPOINT defaults to " CELL_FSVIEW_DEFAULT_MOUNT ".  Files served:\n",
+        f);
+  print_files(f, "proc", procs, sizeof procs / sizeof *procs);
+  print_files(f, CELL_FSVIEW_CPU_DIR, cpus, sizeof cpus / sizeof *cpus);
   fprintf(f,
-          "usage: cellfs [OPTIONS] [MOUNTPOINT]\n"
-          "Serve per-cgroup views of /proc and /sys files (an lxcfs replacement).\n"
-          "MOUNTPOINT defaults to /var/lib/cellfs.  Files served:\n"
-          "  proc/{meminfo,cpuinfo,stat,uptime,loadavg,diskstats,swaps}\n"
-          "  proc/pressure/{cpu,memory,io}  sys/devices/system/cpu/{online,possible,present}\n"
           "Options:\n"
           "  -d, --daemon          detach once mounted (default: foreground)\n"
           "  -f, --foreground      stay in the foreground (default)\n"
@@ -41,7 +52,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   struct fsv_opts o = {
-      .mountpoint = "/var/lib/cellfs", .quota_view = 1, .threads = 8, .pid_cache_ms = 1000,
+      .mountpoint = CELL_FSVIEW_DEFAULT_MOUNT, .quota_view = 1, .threads = 8, .pid_cache_ms = 1000,
       .cache_ms = 100};
   static const struct option lo[] = {
       {"daemon", no_argument, NULL, 'd'},       {"foreground", no_argument, NULL, 'f'},

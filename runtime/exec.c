@@ -22,6 +22,7 @@
 #include "container.h"
 #include "internal.h"
 #include "log.h"
+#include "mounts.h"
 #include "procattr.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -30,6 +31,113 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---------- shared by the container init and exec ---------- */
+
+/* Mark every fd from `from` up close-on-exec. */
+void cell_cloexec_from(int from) {
+  if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  for (int fd = from; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* Close every fd from `from` up except those in keep[]: the caller's fds must
+ * be gone before anything resolves a path the config names (process.cwd as
+ * /proc/self/fd/N would otherwise enter a host directory). */
+void cell_close_fds_from(int from, const int *keep, size_t nkeep) {
+  int k[8];
+  size_t n = 0;
+  for (size_t i = 0; i < nkeep && n < sizeof k / sizeof *k; i++)
+    if (keep[i] >= from) k[n++] = keep[i];
+  for (size_t i = 1; i < n; i++) /* insertion sort: a handful of fds */
+    for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+      int t = k[j];
+      k[j] = k[j - 1];
+      k[j - 1] = t;
+    }
+  unsigned lo = (unsigned)from;
+  for (size_t i = 0; i <= n; i++) {
+    unsigned hi = i < n ? (unsigned)k[i] : ~0U; /* close [lo, hi) */
+    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
+      for (unsigned fd = lo; fd < hi && fd < 65536; fd++) close((int)fd);
+    if (i < n) lo = (unsigned)k[i] + 1;
+  }
+}
+
+/* chdir to process.cwd resolved inside the current root (openat2
+ * RESOLVE_IN_ROOT, no magic links), creating it when asked; a cwd that ends
+ * up outside the root is refused. */
+int cell_enter_cwd(const char *cwd, bool create, const char *field, struct cell_err *err) {
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return cell_error(err, errno, "%s: open the container's root", field);
+  cleanup_close int fd = cell_open_in_root(root, cwd, create, false, err);
+  if (fd < 0) return cell_error_wrap(err, "%s: \"%s\"", field, cwd);
+  struct stat sb;
+  if (fstat(fd, &sb) < 0) return cell_error(err, errno, "%s: stat %s", field, cwd);
+  if (!S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "%s: chdir to %s", field, cwd);
+  if (fchdir(fd) < 0) return cell_error(err, errno, "%s: chdir to %s", field, cwd);
+  /* getcwd fails (ENOENT) for a directory the root cannot reach. */
+  char here[PATH_MAX];
+  if (!getcwd(here, sizeof here) && errno == ENOENT)
+    return cell_error(err, 0, "%s: \"%s\" is outside the container's root", field, cwd);
+  return 0;
+}
+
+/* The final steps shared by init and exec: user, capabilities, NNP, seccomp, execve. */
+/* HOME from the container's /etc/passwd when the environment has none, as runc does. */
+static char **env_with_home(char **env, uid_t uid) {
+  size_t n = 0;
+  for (char **e = env; e && *e; e++, n++)
+    if (!strncmp(*e, "HOME=", 5)) return env;
+  const char *home = "/";
+  char line[1024], found[PATH_MAX];
+  FILE *f = fopen("/etc/passwd", "re");
+  while (f && fgets(line, sizeof line, f)) {
+    char *fields[7];
+    int k = 0;
+    char *save, *t = line;
+    for (; k < 7; k++) {
+      fields[k] = strsep(&t, ":");
+      if (!fields[k]) break;
+    }
+    (void)save;
+    if (k == 7 && (uid_t)strtoul(fields[2], NULL, 10) == uid && fields[5][0]) {
+      snprintf(found, sizeof found, "%s", fields[5]);
+      home = found;
+      break;
+    }
+  }
+  if (f) fclose(f);
+  char **out = calloc(n + 2, sizeof *out);
+  if (!out) return env;
+  for (size_t i = 0; i < n; i++) out[i] = env[i];
+  if (asprintf(&out[n], "HOME=%s", home) < 0) return env;
+  return out;
+}
+
+void cell_finish_exec(int sock, const char *path, char **args, char **env, struct cell_procattr *pa,
+                      struct cell_caps *caps, bool has_caps, struct cell_seccomp *sc, bool seccomp_loaded) {
+  struct cell_err err = {0};
+  int nfd;
+  env = env_with_home(env, pa->uid);
+  if (!pa->no_new_privileges && sc && !seccomp_loaded) {
+    if (cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
+    seccomp_loaded = true;
+  }
+  if (cell_procattr_apply_user(pa, &err) < 0) goto fail;
+  if (has_caps && cell_caps_apply(caps, &err) < 0) goto fail;
+  if (cell_procattr_apply_final(pa, &err) < 0) goto fail;
+  if (sc && !seccomp_loaded && cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
+  execve(path, args, env ? env : (char *[]){NULL});
+  cell_error(&err, errno, "exec: \"%s\"", args[0]);
+fail:
+  if (sock >= 0) cell_sync_fail(sock, err.msg);
+  dprintf(2, "cell: %s\n", err.msg);
+  _exit(127);
+}
+
 
 static const struct {
   const char *name;

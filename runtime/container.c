@@ -37,9 +37,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* Everything prepared in the runtime before any process is made. */
 struct prepared {
@@ -162,107 +159,6 @@ static const char *env_get(char **env, const char *key) {
   return NULL;
 }
 
-/* Mark every fd from `from` up close-on-exec. */
-void cell_cloexec_from(int from) {
-  if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-  for (int fd = from; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* Close every fd from `from` up except those in keep[]: the caller's fds must
- * be gone before anything resolves a path the config names (process.cwd as
- * /proc/self/fd/N would otherwise enter a host directory). */
-void cell_close_fds_from(int from, const int *keep, size_t nkeep) {
-  int k[8];
-  size_t n = 0;
-  for (size_t i = 0; i < nkeep && n < sizeof k / sizeof *k; i++)
-    if (keep[i] >= from) k[n++] = keep[i];
-  for (size_t i = 1; i < n; i++) /* insertion sort: a handful of fds */
-    for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
-      int t = k[j];
-      k[j] = k[j - 1];
-      k[j - 1] = t;
-    }
-  unsigned lo = (unsigned)from;
-  for (size_t i = 0; i <= n; i++) {
-    unsigned hi = i < n ? (unsigned)k[i] : ~0U; /* close [lo, hi) */
-    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0U) < 0)
-      for (unsigned fd = lo; fd < hi && fd < 65536; fd++) close((int)fd);
-    if (i < n) lo = (unsigned)k[i] + 1;
-  }
-}
-
-/* chdir to process.cwd resolved inside the current root (openat2
- * RESOLVE_IN_ROOT, no magic links), creating it when asked; a cwd that ends
- * up outside the root is refused. */
-int cell_enter_cwd(const char *cwd, bool create, const char *field, struct cell_err *err) {
-  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return cell_error(err, errno, "%s: open the container's root", field);
-  cleanup_close int fd = cell_open_in_root(root, cwd, create, false, err);
-  if (fd < 0) return cell_error_wrap(err, "%s: \"%s\"", field, cwd);
-  struct stat sb;
-  if (fstat(fd, &sb) < 0) return cell_error(err, errno, "%s: stat %s", field, cwd);
-  if (!S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "%s: chdir to %s", field, cwd);
-  if (fchdir(fd) < 0) return cell_error(err, errno, "%s: chdir to %s", field, cwd);
-  /* getcwd fails (ENOENT) for a directory the root cannot reach. */
-  char here[PATH_MAX];
-  if (!getcwd(here, sizeof here) && errno == ENOENT)
-    return cell_error(err, 0, "%s: \"%s\" is outside the container's root", field, cwd);
-  return 0;
-}
-
-/* The final steps shared by init and exec: user, capabilities, NNP, seccomp, execve. */
-/* HOME from the container's /etc/passwd when the environment has none, as runc does. */
-static char **env_with_home(char **env, uid_t uid) {
-  size_t n = 0;
-  for (char **e = env; e && *e; e++, n++)
-    if (!strncmp(*e, "HOME=", 5)) return env;
-  const char *home = "/";
-  char line[1024], found[PATH_MAX];
-  FILE *f = fopen("/etc/passwd", "re");
-  while (f && fgets(line, sizeof line, f)) {
-    char *fields[7];
-    int k = 0;
-    char *save, *t = line;
-    for (; k < 7; k++) {
-      fields[k] = strsep(&t, ":");
-      if (!fields[k]) break;
-    }
-    (void)save;
-    if (k == 7 && (uid_t)strtoul(fields[2], NULL, 10) == uid && fields[5][0]) {
-      snprintf(found, sizeof found, "%s", fields[5]);
-      home = found;
-      break;
-    }
-  }
-  if (f) fclose(f);
-  char **out = calloc(n + 2, sizeof *out);
-  if (!out) return env;
-  for (size_t i = 0; i < n; i++) out[i] = env[i];
-  if (asprintf(&out[n], "HOME=%s", home) < 0) return env;
-  return out;
-}
-
-void cell_finish_exec(int sock, const char *path, char **args, char **env, struct cell_procattr *pa,
-                      struct cell_caps *caps, bool has_caps, struct cell_seccomp *sc, bool seccomp_loaded) {
-  struct cell_err err = {0};
-  int nfd;
-  env = env_with_home(env, pa->uid);
-  if (!pa->no_new_privileges && sc && !seccomp_loaded) {
-    if (cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
-    seccomp_loaded = true;
-  }
-  if (cell_procattr_apply_user(pa, &err) < 0) goto fail;
-  if (has_caps && cell_caps_apply(caps, &err) < 0) goto fail;
-  if (cell_procattr_apply_final(pa, &err) < 0) goto fail;
-  if (sc && !seccomp_loaded && cell_seccomp_load(sc, &nfd, &err) < 0) goto fail;
-  execve(path, args, env ? env : (char *[]){NULL});
-  cell_error(&err, errno, "exec: \"%s\"", args[0]);
-fail:
-  if (sock >= 0) cell_sync_fail(sock, err.msg);
-  dprintf(2, "cell: %s\n", err.msg);
-  _exit(127);
-}
-
 /* A new network namespace starts with lo down: bring it up, as crun does. */
 static int loopback_up(struct cell_err *err) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -284,26 +180,24 @@ static int loopback_up(struct cell_err *err) {
  * the cgroup namespace (its root must be that cgroup). */
 static int wait_cgroup(void *arg, struct cell_err *err) {
   struct prepared *p = arg;
-  char msg[64];
-  int n = cell_sync_recv(p->sock, msg, sizeof msg, NULL);
-  if (n <= 0 || strcmp(msg, "cg")) return cell_error(err, 0, "the runtime did not place the container in its cgroup");
+  struct cell_sync_msg m;
+  if (cell_sync_expect(p->sock, CELL_SYNC_CGROUP, &m) != 1)
+    return cell_error(err, 0, "the runtime did not place the container in its cgroup (%s)", m.error);
   if ((p->unshare_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     return cell_error(err, errno, "linux.namespaces: new cgroup namespace");
   return 0;
 }
 
-static void container_init(struct prepared *p) {
+/* Init phase 1: wait for "go", become root of a new user namespace, join the
+ * namespaces given by path (the user namespace first), unshare the rest and
+ * fork when a new pid namespace was unshared (the parent reports the pid). */
+static void init_enter_namespaces(struct prepared *p) {
   struct cell_spec *s = &p->spec;
   int sock = p->sock;
   struct cell_err err = {0};
-  char msg[256];
-  char *state_text = NULL;
-  int fd;
-
-  close(p->lock_fd);
-  close(p->root_fd);
+  struct cell_sync_msg m;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0 || strcmp(msg, "go")) _exit(1);
+  if (cell_sync_expect(sock, CELL_SYNC_GO, &m) != 1) _exit(1);
   prctl(PR_SET_PDEATHSIG, 0);
   if (cell_spec_has_ns(s, CLONE_NEWUSER)) {
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -311,7 +205,6 @@ static void container_init(struct prepared *p) {
       init_fail(sock, &err);
     }
   }
-  /* Join namespaces given by path, the user namespace first. */
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = 0; i < s->nns; i++) {
       const struct cell_ns *n = &s->ns[i];
@@ -336,11 +229,19 @@ static void container_init(struct prepared *p) {
       init_fail(sock, &err);
     }
     if (child > 0) {
-      snprintf(msg, sizeof msg, "P%d", (int)child);
-      cell_sync_send(sock, msg, -1);
+      cell_sync_send_int(sock, CELL_SYNC_PID, (int32_t)child);
       _exit(0);
     }
   }
+}
+
+/* Init phase 2: session, lo, keyring, host and domain names, the rootfs
+ * mounts; then the runtime runs its hooks (and the network hook) and answers
+ * with our host pid.  Returns the state text for the in-container hooks. */
+static char *init_setup_system(struct prepared *p) {
+  struct cell_spec *s = &p->spec;
+  int sock = p->sock;
+  struct cell_err err = {0};
   /* With a terminal, cell_console_make_controlling() makes the session. */
   if (!s->terminal && setsid() < 0) {
     cell_error(&err, errno, "setsid");
@@ -359,18 +260,27 @@ static void container_init(struct prepared *p) {
   }
   if (cell_rootfs_mount_all(s, cell_spec_has_ns(s, CLONE_NEWUSER), wait_cgroup, p, &err) < 0) init_fail(sock, &err);
   /* prestart / createRuntime hooks run in the runtime now. */
-  cell_sync_send(sock, "H", -1);
+  cell_sync_send(sock, CELL_SYNC_MOUNTED, NULL, 0, -1);
   /* The runtime sends the init's host pid; the state (which may be large with
    * annotations) is built here, not cut to fit a message. */
-  if (cell_sync_recv(sock, msg, sizeof msg, NULL) <= 0 || msg[0] != 'h') _exit(1);
-  state_text = state_json_for(p->o->id, (pid_t)atoi(msg + 1), s->bundle, "created", s->annotations);
+  struct cell_sync_msg m;
+  int32_t host_pid;
+  if (cell_sync_expect(sock, CELL_SYNC_MOUNTED_OK, &m) != 1 || cell_sync_msg_int(&m, &host_pid) < 0) _exit(1);
+  char *state_text = state_json_for(p->o->id, (pid_t)host_pid, s->bundle, "created", s->annotations);
   if (!state_text) {
     cell_error(&err, ENOMEM, "hooks: render the container state");
     init_fail(sock, &err);
   }
-  const cJSON *hooks = s->hooks;
-  /* createContainer hooks: in the container's namespaces, before pivot_root. */
-  if (run_hooks(hooks, "createContainer", state_text, &err) < 0) init_fail(sock, &err);
+  return state_text;
+}
+
+/* Init phase 3: createContainer hooks (before pivot_root), pivot, the final
+ * mounts and the console. */
+static void init_enter_rootfs(struct prepared *p, const char *state_text) {
+  struct cell_spec *s = &p->spec;
+  int sock = p->sock;
+  struct cell_err err = {0};
+  if (run_hooks(s->hooks, "createContainer", state_text, &err) < 0) init_fail(sock, &err);
   if (cell_rootfs_pivot(s, p->o->no_pivot, &err) < 0) init_fail(sock, &err);
   if (cell_rootfs_finalize(s, &err) < 0) init_fail(sock, &err);
   if (s->terminal) {
@@ -381,22 +291,28 @@ static void container_init(struct prepared *p) {
         cell_console_set_size(master, s->console_height, s->console_width, &err) < 0)
       init_fail(sock, &err);
     if (cell_console_make_controlling(slave, &err) < 0) init_fail(sock, &err);
-    char tmsg[PATH_MAX + 2];
-    snprintf(tmsg, sizeof tmsg, "T%s", name);
-    cell_sync_send(sock, tmsg, master);
+    cell_sync_send_str(sock, CELL_SYNC_CONSOLE, name, master);
     close(master);
   }
+}
+
+/* Init phase 4: close inherited fds, cwd, early process attributes, find the
+ * executable, a seccomp notify filter; then report ready.  Returns whether
+ * seccomp is loaded; exe gets the executable's path. */
+static bool init_prepare_exec(struct prepared *p, char *exe, size_t exelen) {
+  struct cell_spec *s = &p->spec;
+  int sock = p->sock;
+  struct cell_err err = {0};
   int keep[] = {sock, p->fifo_fd, cell_log_fd(), cell_detached_proc_fd()};
   cell_close_fds_from(3 + p->o->preserve_fds, keep, sizeof keep / sizeof *keep);
   if (cell_enter_cwd(s->cwd, true, "process.cwd", &err) < 0) init_fail(sock, &err);
   if (cell_procattr_apply_early(&p->pa, &err) < 0) init_fail(sock, &err);
-  char exe[PATH_MAX];
-  if (cell_find_executable(s->args[0], env_get(s->env, "PATH"), exe, sizeof exe, &err) < 0) init_fail(sock, &err);
+  if (cell_find_executable(s->args[0], env_get(s->env, "PATH"), exe, exelen, &err) < 0) init_fail(sock, &err);
   bool seccomp_loaded = false;
   if (p->seccomp && cell_seccomp_uses_notify(p->seccomp)) {
     int nfd = -1;
     if (cell_seccomp_load(p->seccomp, &nfd, &err) < 0) init_fail(sock, &err);
-    cell_sync_send(sock, "N", nfd);
+    cell_sync_send(sock, CELL_SYNC_NOTIFY, NULL, 0, nfd);
     close(nfd);
     seccomp_loaded = true;
   }
@@ -405,7 +321,22 @@ static void container_init(struct prepared *p) {
     int fl = fcntl(i, F_GETFD);
     if (fl >= 0) fcntl(i, F_SETFD, fl & ~FD_CLOEXEC);
   }
-  cell_sync_send(sock, "R", -1);
+  cell_sync_send(sock, CELL_SYNC_READY, NULL, 0, -1);
+  return seccomp_loaded;
+}
+
+static void container_init(struct prepared *p) {
+  struct cell_spec *s = &p->spec;
+  struct cell_err err = {0};
+  int fd;
+
+  close(p->lock_fd);
+  close(p->root_fd);
+  init_enter_namespaces(p);
+  char *state_text = init_setup_system(p);
+  init_enter_rootfs(p, state_text);
+  char exe[PATH_MAX];
+  bool seccomp_loaded = init_prepare_exec(p, exe, sizeof exe);
   /* Wait for `start`. */
   do fd = cell_reopen_fd(p->fifo_fd, O_WRONLY | O_CLOEXEC, &err);
   while (fd < 0 && err.errnum == EINTR);
@@ -416,9 +347,9 @@ static void container_init(struct prepared *p) {
   if (write(fd, "0", 1) != 1) _exit(1);
   close(fd);
   close(p->fifo_fd);
-  close(sock);
-  if (hooks) {
-    const cJSON *sc = cJSON_GetObjectItem(hooks, "startContainer");
+  close(p->sock);
+  if (s->hooks) {
+    const cJSON *sc = cJSON_GetObjectItem(s->hooks, "startContainer");
     if (sc && cell_hooks_run(sc, "startContainer", state_text, &err) < 0) {
       dprintf(2, "cell: %s\n", err.msg);
       _exit(1);
@@ -433,7 +364,15 @@ static int prepare(const struct cell_create_opts *o, struct prepared *p, struct 
   memset(p, 0, sizeof *p);
   p->o = o;
   p->sock = p->fifo_fd = -1;
-  if (cell_spec_load(o->bundle, &p->spec, err) < 0) return -1;
+  if (o->config) {
+    /* a config built in memory: validated like config.json, relative to bundle */
+    if (!o->bundle) return cell_error(err, EINVAL, "bundle: needed with an in-memory config");
+    cJSON *copy = cJSON_Duplicate(o->config, 1);
+    if (!copy) return cell_error(err, ENOMEM, "copy the in-memory config");
+    if (cell_spec_from_json(copy, o->bundle, &p->spec, err) < 0) return -1;
+  } else if (cell_spec_load(o->bundle, &p->spec, err) < 0) {
+    return -1;
+  }
   struct cell_spec *s = &p->spec;
   if (!s->process) return cell_error(err, 0, "process: required object is missing");
   const cJSON *caps = cJSON_GetObjectItem(s->process, "capabilities");
@@ -594,78 +533,102 @@ static bool init_died(pid_t pid, struct cell_cgroup *cg, const struct cell_spec 
   return reaped;
 }
 
-int cell_container_create(const struct cell_create_opts *o, struct cell_created *out, struct cell_err *err) {
+/* Everything create holds between its phases. */
+struct create_ctx {
+  const struct cell_create_opts *o;
+  struct cell_created *out;
   struct prepared p;
-  memset(&p, 0, sizeof p);
-  p.sock = p.fifo_fd = -1;
-  int rootfd = -1, dirfd = -1, socks[2] = {-1, -1};
-  pid_t pid = -1;
-  struct cell_cgroup *cg = NULL;
-  bool dir_made = false;
-  int rc = -1;
-  out->pid = -1;
-  out->console_master = -1;
-
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (cell_id_valid(o->id, err) < 0) return -1;
-  if (prepare(o, &p, err) < 0) goto out;
-  phase("config prepared");
-  struct cell_spec *s = &p.spec;
-  rootfd = cell_root_open(o->root, true, err);
-  if (rootfd < 0) goto out;
-  dirfd = cell_state_create_dir(rootfd, o->id, err);
-  if (dirfd < 0) goto out;
-  dir_made = true;
   struct cell_state st;
-  memset(&st, 0, sizeof st);
-  snprintf(st.id, sizeof st.id, "%s", o->id);
-  st.bundle = s->bundle;
-  st.rootfs = s->rootfs;
   char created[64];
-  cell_now_rfc3339(created, sizeof created);
-  st.created = created;
-  st.no_pivot = o->no_pivot || !cell_spec_has_ns(s, CLONE_NEWNS); /* exec chroots into /proc/PID/root */
-  st.owner = geteuid();
-  char *ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
-  st.annotations = ann;
-  /* The cgroups are recorded in state.json before they are made, so that
-   * delete --force cleans a create killed at any point. */
-  if (!o->no_cgroups && cell_cg_plan(s->cgroups_path, o->id, &cg, err) == 0) {
-    st.cgroup = cell_cg_serialize(cg);
-    if (cell_state_save(dirfd, &st, err) < 0) goto out_st;
-    if (cell_cg_make(cg, err) < 0) {
-      cell_cg_free(cg);
-      cg = NULL;
+  char *ann;
+  int rootfd, dirfd, socks[2];
+  pid_t pid;  /* our child: the init, or the process that forks it */
+  pid_t init; /* the container init */
+  struct cell_cgroup *cg;
+  bool dir_made, born_in_cgroup;
+};
+
+static const char *const phase_names[] = {
+    [CELL_CREATE_PREPARED] = "config prepared",
+    [CELL_CREATE_STATE_SAVED] = "cgroup created",
+    [CELL_CREATE_INIT_SPAWNED] = "init cloned",
+    [CELL_CREATE_INIT_PLACED] = "init placed in its cgroup",
+    [CELL_CREATE_INIT_MOUNTED] = "init mounted its rootfs",
+    [CELL_CREATE_NETWORK_READY] = "network and runtime hooks done",
+    [CELL_CREATE_INIT_READY] = "init ready",
+    [CELL_CREATE_CREATED] = "created",
+};
+
+const char *cell_create_phase_name(enum cell_create_phase ph) {
+  return (unsigned)ph < sizeof phase_names / sizeof *phase_names ? phase_names[ph] : "unknown";
+}
+
+/* A phase is done: the --debug timing and the caller's on_phase. */
+static int create_phase(struct create_ctx *c, enum cell_create_phase ph, struct cell_err *err) {
+  phase(cell_create_phase_name(ph));
+  const struct cell_create_hooks *h = c->o->hooks;
+  if (!h || !h->on_phase) return 0;
+  err->msg[0] = 0;
+  err->errnum = 0;
+  if (h->on_phase(ph, c->init, h->data, err) == 0) return 0;
+  if (!err->msg[0]) cell_error(err, 0, "failed");
+  return cell_error_wrap(err, "create hook at \"%s\"", cell_create_phase_name(ph));
+}
+
+/* Phase: the state dir, the cgroups (recorded in state.json before they are
+ * made, so that delete --force cleans a create killed at any point), the
+ * config copy and the resources. */
+static int create_state(struct create_ctx *c, struct cell_err *err) {
+  const struct cell_create_opts *o = c->o;
+  struct cell_spec *s = &c->p.spec;
+  c->rootfd = cell_root_open(o->root, true, err);
+  if (c->rootfd < 0) return -1;
+  c->dirfd = cell_state_create_dir(c->rootfd, o->id, err);
+  if (c->dirfd < 0) return -1;
+  c->dir_made = true;
+  struct cell_state *st = &c->st;
+  snprintf(st->id, sizeof st->id, "%s", o->id);
+  st->bundle = s->bundle;
+  st->rootfs = s->rootfs;
+  cell_now_rfc3339(c->created, sizeof c->created);
+  st->created = c->created;
+  st->no_pivot = o->no_pivot || !cell_spec_has_ns(s, CLONE_NEWNS); /* exec chroots into /proc/PID/root */
+  st->owner = geteuid();
+  c->ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
+  st->annotations = c->ann;
+  if (!o->no_cgroups && cell_cg_plan(s->cgroups_path, o->id, &c->cg, err) == 0) {
+    st->cgroup = cell_cg_serialize(c->cg);
+    if (cell_state_save(c->dirfd, st, err) < 0) return -1;
+    if (cell_cg_make(c->cg, err) < 0) {
+      cell_cg_free(c->cg);
+      c->cg = NULL;
     }
   }
-  if (!o->no_cgroups && !cg) {
+  if (!o->no_cgroups && !c->cg) {
     /* Rootless without delegated cgroups: run without one, as rootless runc
      * does, unless limits were asked for. */
     bool denied = err->errnum == EACCES || err->errnum == EPERM || err->errnum == EROFS;
-    if (!(geteuid() != 0 && denied && !s->resources)) {
-      cell_error_wrap(err, "linux.cgroupsPath");
-      goto out_st;
-    }
+    if (!(geteuid() != 0 && denied && !s->resources)) return cell_error_wrap(err, "linux.cgroupsPath");
     cell_debug("rootless: no cgroup (%s)", err->msg);
-    free(st.cgroup);
-    st.cgroup = NULL;
+    free(st->cgroup);
+    st->cgroup = NULL;
   }
-  phase("cgroup created");
   /* Saved before any process exists so that delete --force can clean a half-made container. */
-  rc = cell_state_save(dirfd, &st, err);
-  if (rc == 0) rc = save_config_copy(dirfd, s, err);
-  if (rc < 0) goto out_st;
-  rc = -1;
-  if (cg) {
+  if (cell_state_save(c->dirfd, st, err) < 0 || save_config_copy(c->dirfd, s, err) < 0) return -1;
+  if (c->cg) {
     cJSON *res = resources_with_default_devices(s);
-    int r = cell_cg_apply_resources(cg, res, err);
+    int r = cell_cg_apply_resources(c->cg, res, err);
     cJSON_Delete(res);
-    if (r < 0) goto out_st;
+    if (r < 0) return -1;
   }
-  if (mkfifoat(dirfd, "exec.fifo", 0600) < 0) {
-    cell_error(err, errno, "create exec.fifo");
-    goto out_st;
-  }
+  return 0;
+}
+
+/* Phase: exec.fifo (owned by the container's root), the sync socketpair, the
+ * id maps and the namespaces the runtime enters for its children. */
+static int create_channels(struct create_ctx *c, struct cell_err *err) {
+  struct cell_spec *s = &c->p.spec;
+  if (mkfifoat(c->dirfd, "exec.fifo", 0600) < 0) return cell_error(err, errno, "create exec.fifo");
   if (s->nuidmap) {
     /* the init is root of its user namespace: let it open the fifo */
     uid_t hu = 0;
@@ -674,83 +637,88 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
       if (s->uidmap[i].container == 0) hu = (uid_t)s->uidmap[i].host;
     for (size_t i = 0; i < s->ngidmap; i++)
       if (s->gidmap[i].container == 0) hg = (gid_t)s->gidmap[i].host;
-    if (fchownat(dirfd, "exec.fifo", hu, hg, 0) < 0) {
-      cell_error(err, errno, "chown exec.fifo to the container's root");
-      goto out_st;
-    }
+    if (fchownat(c->dirfd, "exec.fifo", hu, hg, 0) < 0)
+      return cell_error(err, errno, "chown exec.fifo to the container's root");
   }
-  p.fifo_fd = openat(dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
-  if (p.fifo_fd < 0) {
-    cell_error(err, errno, "open exec.fifo");
-    goto out_st;
-  }
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks) < 0) {
-    cell_error(err, errno, "socketpair");
-    goto out_st;
-  }
-  if (cell_idmap_prepare(s, err) < 0) goto out_st;
-  if (parent_namespaces(&p, err) < 0) goto out_st;
-  if (p.need_fork) prctl(PR_SET_CHILD_SUBREAPER, 1);
-  p.sock = socks[1];
-  p.lock_fd = dirfd;
-  p.root_fd = rootfd;
-  /* Placement without the runtime writing cgroup.procs: the init is born in
-   * the cgroup2 directory (clone3 CLONE_INTO_CGROUP) and moves itself into
-   * the v1 hierarchies through tasks files opened here (see cgroup.h). */
+  c->p.fifo_fd = openat(c->dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
+  if (c->p.fifo_fd < 0) return cell_error(err, errno, "open exec.fifo");
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->socks) < 0) return cell_error(err, errno, "socketpair");
+  if (cell_idmap_prepare(s, err) < 0) return -1;
+  if (parent_namespaces(&c->p, err) < 0) return -1;
+  if (c->p.need_fork) prctl(PR_SET_CHILD_SUBREAPER, 1);
+  c->p.sock = c->socks[1];
+  c->p.lock_fd = c->dirfd;
+  c->p.root_fd = c->rootfd;
+  return 0;
+}
+
+/* Phase: clone the init in its new namespaces.  Placement without the runtime
+ * writing cgroup.procs: the init is born in the cgroup2 directory (clone3
+ * CLONE_INTO_CGROUP) and moves itself into the v1 hierarchies through tasks
+ * files opened here (see cgroup.h).  Does not return in the child. */
+static int create_spawn(struct create_ctx *c, struct cell_err *err) {
   struct cell_cg_self self = {.v2_dirfd = -1};
   bool self_place = false;
-  if (cg) {
+  unsigned long flags = (unsigned long)c->p.clone_flags;
+  if (c->cg) {
     struct cell_err e2;
-    self_place = cell_cg_self_prepare(cg, &self, &e2) == 0;
+    self_place = cell_cg_self_prepare(c->cg, &self, &e2) == 0;
   }
-  pid = -1;
+  pid_t pid = -1;
   if (self_place && self.v2_dirfd >= 0) {
     struct clone_args_v2 {
       unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
           set_tid_size, cgroup;
     } ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = (unsigned long long)p.clone_flags | 0x200000000ULL /* CLONE_INTO_CGROUP */;
+    ca.flags = (unsigned long long)flags | 0x200000000ULL /* CLONE_INTO_CGROUP */;
     ca.exit_signal = SIGCHLD;
     ca.cgroup = (unsigned long long)self.v2_dirfd;
     pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
     if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
       cell_error(err, errno, "linux.namespaces: clone3 the container init into its cgroup");
       cell_cg_self_close(&self);
-      goto out_st;
+      return -1;
     }
     if (pid < 0) {
       self_place = false; /* an old kernel: the runtime places the init */
       cell_cg_self_close(&self);
     }
   } else if (self_place && self.v2_dirfd < 0) {
-    pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
   }
-  if (!self_place) pid = (pid_t)syscall(SYS_clone, (unsigned long)p.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (pid == 0 && self_place) {
-    struct cell_err e2 = {0};
-    if (cell_cg_self_enter(&self, &e2) < 0) cell_sync_fail(socks[1], e2.msg);
-    cell_cg_self_close(&self);
-  }
-  if (pid != 0 && self_place) cell_cg_self_close(&self);
-  bool born_in_cgroup = self_place;
-  if (pid < 0) {
-    cell_error(err, errno, "linux.namespaces: clone the container init");
-    goto out_st;
-  }
+  if (!self_place) pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid == 0) {
-    close(socks[0]);
-    container_init(&p);
+    if (self_place) {
+      struct cell_err e2 = {0};
+      if (cell_cg_self_enter(&self, &e2) < 0) cell_sync_fail(c->socks[1], e2.msg);
+      cell_cg_self_close(&self);
+    }
+    close(c->socks[0]);
+    container_init(&c->p);
     _exit(1);
   }
-  close(socks[1]);
-  socks[1] = -1;
+  if (self_place) cell_cg_self_close(&self);
+  c->born_in_cgroup = self_place;
+  if (pid < 0) return cell_error(err, errno, "linux.namespaces: clone the container init");
+  c->pid = c->init = pid;
+  close(c->socks[1]);
+  c->socks[1] = -1;
   /* the init's pid, for a delete --force after this process is killed */
-  st.pid = pid;
-  st.start_time = cell_proc_start_time(pid);
-  if (cell_state_save(dirfd, &st, err) < 0) goto out_kill;
-  phase("init cloned");
-  if (cell_spec_has_ns(s, CLONE_NEWUSER) && !p.user_join) {
+  c->st.pid = pid;
+  c->st.start_time = cell_proc_start_time(pid);
+  return cell_state_save(c->dirfd, &c->st, err);
+}
+
+/* Phase: the id maps, then the cgroups.  The init sets up its mounts while we
+ * write its pid into the cgroups (the first write to a v1 cgroup.procs can
+ * wait 10-20 ms for an RCU grace period); it waits for CGROUP before anything
+ * that needs its cgroup.  When it must fork again (a joined user namespace),
+ * it is placed before it forks. */
+static int create_place(struct create_ctx *c, struct cell_err *err) {
+  struct cell_spec *s = &c->p.spec;
+  pid_t pid = c->pid;
+  if (cell_spec_has_ns(s, CLONE_NEWUSER) && !c->p.user_join) {
     if (s->ngidmap) {
       /* Without privilege over the gid range the kernel wants setgroups denied. */
       char path[64];
@@ -759,112 +727,168 @@ int cell_container_create(const struct cell_create_opts *o, struct cell_created 
     }
     if (write_idmap(pid, "uid_map", s->uidmap, s->nuidmap, err) < 0 ||
         write_idmap(pid, "gid_map", s->gidmap, s->ngidmap, err) < 0)
-      goto out_kill;
+      return -1;
   }
-  /* The init sets up its mounts while we write its pid into the cgroups (the
-   * first write to a v1 cgroup.procs can wait 10-20 ms for an RCU grace
-   * period); it waits for "cg" before anything that needs its cgroup.  When it
-   * must fork again (a joined user namespace), it is placed before it forks. */
-  bool place_first = p.need_fork;
-  if (place_first && cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
-  if (cell_sync_send(socks[0], "go", -1) < 0) {
-    cell_error(err, errno, "signal the container init");
-    goto out_kill;
-  }
-  if (!place_first && cg && !born_in_cgroup && cell_cg_enter(cg, pid, err) < 0) goto out_kill;
-  phase("init placed in its cgroup");
-  /* A failed send means the init already died: its error is read below. */
-  cell_sync_send(socks[0], "cg", -1);
-  pid_t init = pid;
-  char msg[4200];
-  for (;;) {
-    int fd = -1;
-    int n = cell_sync_recv(socks[0], msg, sizeof msg, &fd);
-    if (n <= 0) {
-      if (init_died(pid, cg, s, err)) pid = -1;
-      goto out_kill;
-    }
-    if (msg[0] == 'E') {
-      cell_error(err, 0, "%s", msg + 1);
-      goto out_kill;
-    } else if (msg[0] == 'P') {
-      init = (pid_t)atoi(msg + 1);
-      waitpid(pid, NULL, 0);
-      pid = init;
-    } else if (msg[0] == 'H') {
-      phase("init mounted its rootfs");
-      st.pid = init;
-      char *sj = state_json_for(o->id, init, s->bundle, "created", s->annotations);
-      int hr = run_hooks(s->hooks, "prestart", sj, err);
-      if (hr == 0) hr = run_hooks(s->hooks, "createRuntime", sj, err);
-      free(sj);
-      char reply[32];
-      snprintf(reply, sizeof reply, "h%d", (int)init);
-      if (hr < 0) goto out_kill;
-      cell_sync_send(socks[0], reply, -1);
-    } else if (msg[0] == 'T') {
-      if (fd < 0) {
-        cell_error(err, 0, "container init sent no console fd");
-        goto out_kill;
-      }
-      if (o->console_socket) {
-        int r = cell_console_send(o->console_socket, fd, msg + 1, err);
-        close(fd);
-        if (r < 0) {
-          cell_error_wrap(err, "--console-socket");
-          goto out_kill;
-        }
-      } else {
-        out->console_master = fd;
-      }
-    } else if (msg[0] == 'N') {
-      char *sj = state_json_for(o->id, init, s->bundle, "creating", s->annotations);
-      int r = cell_seccomp_send_listener(p.seccomp, fd, init, sj, err);
-      free(sj);
-      close(fd);
-      if (r < 0) goto out_kill;
-    } else if (msg[0] == 'R') {
-      phase("init ready");
-      break;
-    }
-  }
-  st.pid = init;
-  st.start_time = cell_proc_start_time(init);
-  if (cell_state_save(dirfd, &st, err) < 0) goto out_kill;
-  if (o->pid_file && cell_write_pid_file(o->pid_file, init, err) < 0) goto out_kill;
-  if (cell_state_created(dirfd, o->id, err) < 0) goto out_kill;
-  out->pid = init;
-  rc = 0;
-  goto out_st;
+  bool place_first = c->p.need_fork, enter = c->cg && !c->born_in_cgroup;
+  if (place_first && enter && cell_cg_enter(c->cg, pid, err) < 0) return -1;
+  if (cell_sync_send(c->socks[0], CELL_SYNC_GO, NULL, 0, -1) < 0)
+    return cell_error(err, errno, "signal the container init");
+  if (!place_first && enter && cell_cg_enter(c->cg, pid, err) < 0) return -1;
+  /* A failed send means the init already died: its error is read later. */
+  cell_sync_send(c->socks[0], CELL_SYNC_CGROUP, NULL, 0, -1);
+  return 0;
+}
 
-out_kill:
-  if (pid > 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-  }
-  if (cg) {
-    struct cell_err e2;
-    cell_cg_kill_all(cg, SIGKILL, &e2);
-  }
-out_st:
-  free(ann);
-  free(st.cgroup);
-out:
-  if (rc < 0) {
-    if (out->console_master >= 0) close(out->console_master);
-    out->console_master = -1;
-    if (cg) {
-      struct cell_err e2;
-      cell_cg_destroy(cg, &e2);
+/* The init mounted its rootfs and waits: the caller's network hook, then the
+ * prestart and createRuntime hooks, then it gets its host pid. */
+static int create_network_and_hooks(struct create_ctx *c, struct cell_err *err) {
+  struct cell_spec *s = &c->p.spec;
+  const struct cell_create_hooks *h = c->o->hooks;
+  if (create_phase(c, CELL_CREATE_INIT_MOUNTED, err) < 0) return -1;
+  if (h && h->netns && cell_spec_has_ns(s, CLONE_NEWNET)) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)c->init);
+    int nfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (nfd < 0) return cell_error(err, errno, "network hook: open %s", path);
+    err->msg[0] = 0;
+    err->errnum = 0;
+    int r = h->netns(c->init, nfd, h->data, err);
+    close(nfd);
+    if (r < 0) {
+      if (!err->msg[0]) cell_error(err, 0, "failed");
+      return cell_error_wrap(err, "network hook");
     }
-    if (dir_made) cell_state_remove(rootfd, o->id, NULL);
   }
-  if (cg) cell_cg_free(cg);
-  if (socks[0] >= 0) close(socks[0]);
-  if (socks[1] >= 0) close(socks[1]);
-  if (p.fifo_fd >= 0) close(p.fifo_fd);
-  if (dirfd >= 0) close(dirfd);
-  if (rootfd >= 0) close(rootfd);
-  prepared_free(&p);
+  c->st.pid = c->init;
+  char *sj = state_json_for(c->o->id, c->init, s->bundle, "created", s->annotations);
+  int hr = run_hooks(s->hooks, "prestart", sj, err);
+  if (hr == 0) hr = run_hooks(s->hooks, "createRuntime", sj, err);
+  free(sj);
+  if (hr < 0) return -1;
+  if (create_phase(c, CELL_CREATE_NETWORK_READY, err) < 0) return -1;
+  cell_sync_send_int(c->socks[0], CELL_SYNC_MOUNTED_OK, (int32_t)c->init);
+  return 0;
+}
+
+/* One message from the init: 1 when it is ready, 0 to go on, -1 on error. */
+static int create_on_message(struct create_ctx *c, struct cell_sync_msg *m, struct cell_err *err) {
+  const struct cell_create_opts *o = c->o;
+  struct cell_spec *s = &c->p.spec;
+  int32_t v;
+  switch (m->type) {
+  case CELL_SYNC_ERROR:
+    return cell_error(err, 0, "%s", m->payload);
+  case CELL_SYNC_PID:
+    if (cell_sync_msg_int(m, &v) < 0) return cell_error(err, 0, "container init: %s", m->error);
+    c->init = (pid_t)v;
+    waitpid(c->pid, NULL, 0);
+    c->pid = c->init;
+    return 0;
+  case CELL_SYNC_MOUNTED:
+    return create_network_and_hooks(c, err);
+  case CELL_SYNC_CONSOLE:
+    if (m->fd < 0) return cell_error(err, 0, "container init sent no console fd");
+    if (o->console_socket) {
+      int r = cell_console_send(o->console_socket, m->fd, m->payload, err);
+      close(m->fd);
+      m->fd = -1;
+      return r < 0 ? cell_error_wrap(err, "--console-socket") : 0;
+    }
+    c->out->console_master = m->fd;
+    m->fd = -1;
+    return 0;
+  case CELL_SYNC_NOTIFY: {
+    if (m->fd < 0) return cell_error(err, 0, "container init sent no seccomp listener fd");
+    char *sj = state_json_for(o->id, c->init, s->bundle, "creating", s->annotations);
+    int r = cell_seccomp_send_listener(c->p.seccomp, m->fd, c->init, sj, err);
+    free(sj);
+    close(m->fd);
+    m->fd = -1;
+    return r;
+  }
+  case CELL_SYNC_READY:
+    return 1;
+  default:
+    return cell_error(err, 0, "container init sent an unexpected \"%s\" message", cell_sync_type_name(m->type));
+  }
+}
+
+/* Phase: serve the init until it is ready (waiting on exec.fifo). */
+static int create_await_init(struct create_ctx *c, struct cell_err *err) {
+  struct cell_sync_msg m;
+  for (;;) {
+    int n = cell_sync_recv(c->socks[0], &m);
+    if (n == 0) {
+      if (init_died(c->pid, c->cg, &c->p.spec, err)) c->pid = -1;
+      return -1;
+    }
+    if (n < 0) return cell_error(err, 0, "container init: %s", m.error);
+    int r = create_on_message(c, &m, err);
+    if (m.fd >= 0) close(m.fd);
+    if (r != 0) return r < 0 ? -1 : 0;
+  }
+}
+
+/* Phase: record the running init and mark the container created. */
+static int create_finish(struct create_ctx *c, struct cell_err *err) {
+  c->st.pid = c->init;
+  c->st.start_time = cell_proc_start_time(c->init);
+  if (cell_state_save(c->dirfd, &c->st, err) < 0) return -1;
+  if (c->o->pid_file && cell_write_pid_file(c->o->pid_file, c->init, err) < 0) return -1;
+  if (cell_state_created(c->dirfd, c->o->id, err) < 0) return -1;
+  c->out->pid = c->init;
+  return 0;
+}
+
+/* A failed create: kill what was started, remove the cgroups and the state. */
+static void create_undo(struct create_ctx *c) {
+  if (c->pid > 0) {
+    kill(c->pid, SIGKILL);
+    waitpid(c->pid, NULL, 0);
+  }
+  struct cell_err e2;
+  if (c->cg && c->init > 0) cell_cg_kill_all(c->cg, SIGKILL, &e2);
+  if (c->out->console_master >= 0) close(c->out->console_master);
+  c->out->console_master = -1;
+  if (c->cg) cell_cg_destroy(c->cg, &e2);
+  if (c->dir_made) cell_state_remove(c->rootfd, c->o->id, NULL);
+}
+
+static void create_close(struct create_ctx *c) {
+  free(c->ann);
+  free(c->st.cgroup);
+  if (c->cg) cell_cg_free(c->cg);
+  if (c->socks[0] >= 0) close(c->socks[0]);
+  if (c->socks[1] >= 0) close(c->socks[1]);
+  if (c->p.fifo_fd >= 0) close(c->p.fifo_fd);
+  if (c->dirfd >= 0) close(c->dirfd);
+  if (c->rootfd >= 0) close(c->rootfd);
+  prepared_free(&c->p);
+}
+
+int cell_container_create(const struct cell_create_opts *o, struct cell_created *out, struct cell_err *err) {
+  struct create_ctx c;
+  memset(&c, 0, sizeof c);
+  c.o = o;
+  c.out = out;
+  c.p.sock = c.p.fifo_fd = -1;
+  c.rootfd = c.dirfd = c.socks[0] = c.socks[1] = -1;
+  c.pid = c.init = -1;
+  out->pid = -1;
+  out->console_master = -1;
+
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (cell_id_valid(o->id, err) < 0) return -1;
+  int rc = -1;
+  if (prepare(o, &c.p, err) == 0 && create_phase(&c, CELL_CREATE_PREPARED, err) == 0 &&
+      create_state(&c, err) == 0 && create_phase(&c, CELL_CREATE_STATE_SAVED, err) == 0 &&
+      create_channels(&c, err) == 0 && create_spawn(&c, err) == 0 &&
+      create_phase(&c, CELL_CREATE_INIT_SPAWNED, err) == 0 && create_place(&c, err) == 0 &&
+      create_phase(&c, CELL_CREATE_INIT_PLACED, err) == 0 && create_await_init(&c, err) == 0 &&
+      create_phase(&c, CELL_CREATE_INIT_READY, err) == 0 && create_finish(&c, err) == 0 &&
+      create_phase(&c, CELL_CREATE_CREATED, err) == 0)
+    rc = 0;
+  if (rc < 0) create_undo(&c);
+  create_close(&c);
   return rc;
 }

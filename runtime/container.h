@@ -6,13 +6,44 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <cjson/cJSON.h>
+
 #include "error.h"
 #include "state.h"
+
+/* The named phases of create, in order; on_phase is told each one as it
+ * completes (pid: the container init's host pid once it exists, else -1). */
+enum cell_create_phase {
+  CELL_CREATE_PREPARED,      /* config read and validated */
+  CELL_CREATE_STATE_SAVED,   /* state dir, cgroups planned/made, config copy saved */
+  CELL_CREATE_INIT_SPAWNED,  /* the init exists in its new namespaces */
+  CELL_CREATE_INIT_PLACED,   /* the init is in its cgroups */
+  CELL_CREATE_INIT_MOUNTED,  /* the init mounted its rootfs (before the netns hook) */
+  CELL_CREATE_NETWORK_READY, /* netns hook, prestart and createRuntime hooks done */
+  CELL_CREATE_INIT_READY,    /* the init waits on exec.fifo */
+  CELL_CREATE_CREATED,       /* state "created" is saved */
+};
+const char *cell_create_phase_name(enum cell_create_phase ph);
+
+/* Callbacks for a caller running the runtime in-process.  Each returns 0 or
+ * -1 with err set; -1 fails create and undoes it (no process, cgroup or state
+ * left behind). */
+struct cell_create_hooks {
+  int (*on_phase)(enum cell_create_phase ph, pid_t init_pid, void *data, struct cell_err *err);
+  /* Runs in the runtime after the init made its namespaces and mounted its
+   * rootfs, before the prestart hooks and before the container process can
+   * run; only when the config has a network namespace (new or joined).
+   * netns_fd: the init's network namespace (O_RDONLY, closed after the call). */
+  int (*netns)(pid_t init_pid, int netns_fd, void *data, struct cell_err *err);
+  void *data;
+};
 
 struct cell_create_opts {
   const char *root;
   const char *id;
-  const char *bundle;
+  const char *bundle; /* with config: the directory relative paths are under */
+  const cJSON *config; /* a config built in memory (copied); no config.json is read */
+  const struct cell_create_hooks *hooks; /* optional */
   const char *pid_file;
   const char *console_socket;
   int preserve_fds;

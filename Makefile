@@ -10,7 +10,7 @@ LIB_CFLAGS := $(call pkg_cflags,libcjson libseccomp libcap)
 LDLIBS_CELL := $(call pkg_libs,libcjson,-lcjson) $(call pkg_libs,libseccomp,-lseccomp) $(call pkg_libs,libcap,-lcap)
 FUSE_CFLAGS := $(or $(call pkg_cflags,fuse3),-I/usr/include/fuse3)
 FUSE_LIBS   := $(call pkg_libs,fuse3,-lfuse3 -lpthread)
-override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -Ilib -Iruntime -Icgroups -Ifsview \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -MMD -MP -I. \
                    $(LIB_CFLAGS)
 # The sanitizer build (make asan, make check, the cellfs suite, the fuzzers).
 SAN_CFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer

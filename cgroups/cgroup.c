@@ -1,5 +1,5 @@
 /* cgroup.c - placement, freezing, killing and destroying container cgroups. */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "mountinfo.h"
+#include "lib/file.h"
+#include "lib/mountinfo.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <cjson/cJSON.h>
-#include "error.h"
+#include "lib/error.h"
 
 enum cell_cg_layout { CELL_CG_UNIFIED, CELL_CG_HYBRID, CELL_CG_LEGACY };
 struct cell_cgroup; /* opaque */

@@ -3,7 +3,7 @@
 #ifndef CELL_CGROUP_INTERNAL_H
 #define CELL_CGROUP_INTERNAL_H
 
-#include "cgroup.h"
+#include "cgroups/cgroup.h"
 
 struct cell_cg_hier {
   char *controllers; /* "memory", "cpu,cpuacct", "name=systemd"; "" = cgroup2 */

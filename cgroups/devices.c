@@ -9,7 +9,7 @@
  * requested access bit is in its access set; a deny rule matches when any
  * requested bit is in its set.
  */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <linux/bpf.h>

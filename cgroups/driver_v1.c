@@ -1,7 +1,7 @@
 /* driver_v1.c - the cgroup v1 (cgroupfs) driver: one hierarchy per
  * controller, v1 file names, freezer.state.  resources.c has already
  * checked the values; this only maps them to files. */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

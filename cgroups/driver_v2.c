@@ -3,7 +3,7 @@
  * device rules as an eBPF program, cgroup.freeze.  resources.c has already
  * checked the values common to both versions; the v2-only limits (what v2
  * cannot express) are refused or warned about here. */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* resources.c - linux.resources: rendering into (file, value) pairs (pure),
  * applying them, and `cell update` with rollback. */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

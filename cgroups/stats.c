@@ -2,7 +2,7 @@
  * Missing files are skipped (a controller may be absent); "max" reads as
  * 18446744073709551615 as runc reports it.  Integers are emitted as raw JSON
  * numbers so 64-bit values stay exact. */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

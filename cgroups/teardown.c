@@ -1,5 +1,5 @@
 /* teardown.c - freezing, listing, killing and destroying container cgroups. */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* cgroup.c - host cgroup mounts, per-cgroup fd caches, pid resolution,
  * value collectors and the loadavg sampler. */
-#include "cgroup.h"
+#include "fsview/fsv_cgroup.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "fsview_files.h"
-#include "mountinfo.h"
+#include "lib/file.h"
+#include "lib/fsview_files.h"
+#include "lib/mountinfo.h"
 
 void (*fsv_may_block)(void);
 

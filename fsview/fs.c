@@ -1,6 +1,6 @@
 /* fs.c - the cellfs tree, the render dispatch and the FUSE operations. */
 #define FUSE_USE_VERSION 34
-#include "fs.h"
+#include "fsview/fs.h"
 
 #include <errno.h>
 #include <fuse_lowlevel.h>

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cgroup.h"
-#include "error.h"
-#include "render.h"
+#include "fsview/fsv_cgroup.h"
+#include "lib/error.h"
+#include "fsview/render.h"
 
 
 enum fsv_kind {

@@ -34,8 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fs.h"
-#include "mountinfo.h"
+#include "fsview/fs.h"
+#include "lib/mountinfo.h"
 
 #ifndef MOVE_MOUNT_BENEATH
 #define MOVE_MOUNT_BENEATH 0x00000200

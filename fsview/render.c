@@ -1,5 +1,5 @@
 /* render.c - parsers of cgroup files and pure renderers of the views. */
-#include "render.h"
+#include "fsview/render.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -39,8 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "fs.h"
+#include "lib/file.h"
+#include "fsview/fs.h"
 
 #define SLOT_BUF (64 * 1024 + 4096)
 #define MAX_THREADS 64

@@ -26,6 +26,6 @@ int cell_error_wrap(struct cell_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* cleanup_free, cleanup_close, cleanup_fclose, cleanup_closedir. */
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #endif

@@ -1,5 +1,5 @@
 /* file.c - whole-file reads, atomic writes, mkdir -p and rm -rf. */
-#include "file.h"
+#include "lib/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "error.h"
+#include "lib/cleanup.h"
+#include "lib/error.h"
 
 char *cell_read_fd(int fd, size_t *len) {
   struct stat sb;

@@ -1,4 +1,4 @@
-#include "log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 static int log_fd = -1;
 static int log_json;

@@ -1,5 +1,5 @@
 /* mountinfo.c - the one mountinfo line parser and unescape. */
-#include "mountinfo.h"
+#include "lib/mountinfo.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* path.c - resolve a path inside a root: openat2 RESOLVE_IN_ROOT, or a walk. */
-#include "path.h"
+#include "lib/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "lib/cleanup.h"
 
 #define MAX_SYMLINKS 40
 

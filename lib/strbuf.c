@@ -1,5 +1,5 @@
 /* strbuf.c - see strbuf.h. */
-#include "strbuf.h"
+#include "lib/strbuf.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* sync.c - typed runtime <-> child messages (see sync.h). */
-#include "sync.h"
+#include "lib/sync.h"
 
 #include <errno.h>
 #include <stdio.h>

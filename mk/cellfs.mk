@@ -9,7 +9,7 @@
 
 # Repeat the project flags: `make CFLAGS=...` (the asan build) replaces the
 # top Makefile's `CFLAGS +=` line, and cellfs must stay -Werror clean there too.
-FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -Ilib -Ifsview \
+FSV_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -I. \
               $(FUSE_CFLAGS)
 FSV_LIBS   := $(FUSE_LIBS)
 FSV_SRCS   := $(wildcard fsview/*.c)

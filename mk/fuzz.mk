@@ -15,7 +15,7 @@ FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                 -Wno-format-truncation -Wno-unknown-warning-option -Wno-include-next-absolute-path \
                 -fno-sanitize-recover=all \
-                -Ilib -Iruntime -Icgroups -Ifsview $(FUSE_CFLAGS) $(SAN_CFLAGS)
+                -I. $(FUSE_CFLAGS) $(SAN_CFLAGS)
 FUZZ_LIB_SRCS := $(wildcard lib/*.c) $(wildcard runtime/*.c) $(wildcard cgroups/*.c) $(wildcard fsview/*.c)
 FUZZ_OBJS    := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)

@@ -1,7 +1,7 @@
 /* caps.c - capability sets: parsing and application (see caps.h). */
-#include "caps.h"
-#include "file.h"
-#include "log.h"
+#include "runtime/caps.h"
+#include "lib/file.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -22,7 +22,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 enum cell_cap_set {
   CELL_CAPS_BOUNDING,

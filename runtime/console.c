@@ -1,5 +1,5 @@
 /* console.c - ptys, console socket, controlling terminal, proxy. */
-#include "console.h"
+#include "runtime/console.h"
 
 #include <errno.h>
 #include <fcntl.h>

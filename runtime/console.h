@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* posix_openpt/grantpt/unlockpt/ptsname_r; both ends O_NOCTTY|O_CLOEXEC.
  * slave_name receives "/dev/pts/N". */

@@ -8,8 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "error.h"
-#include "state.h"
+#include "lib/error.h"
+#include "runtime/state.h"
 
 /* The named phases of create, in order; on_phase is told each one as it
  * completes (pid: the container init's host pid once it exists, else -1). */

@@ -16,17 +16,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "cgroup.h"
-#include "console.h"
-#include "container.h"
-#include "internal.h"
-#include "log.h"
-#include "mounts.h"
-#include "procattr.h"
-#include "seccomp.h"
-#include "spec.h"
-#include "sync.h"
+#include "runtime/caps.h"
+#include "cgroups/cgroup.h"
+#include "runtime/console.h"
+#include "runtime/container.h"
+#include "runtime/internal.h"
+#include "lib/log.h"
+#include "runtime/mounts.h"
+#include "runtime/procattr.h"
+#include "runtime/cell_seccomp.h"
+#include "runtime/spec.h"
+#include "lib/sync.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080

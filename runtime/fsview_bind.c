@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsview_files.h"
-#include "log.h"
-#include "mounts.h"
+#include "lib/fsview_files.h"
+#include "lib/log.h"
+#include "runtime/mounts.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 

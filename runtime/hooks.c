@@ -1,7 +1,7 @@
 /* hooks.c - run OCI hooks (see hooks.h). */
-#include "hooks.h"
-#include "log.h"
-#include "procattr.h"
+#include "runtime/hooks.h"
+#include "lib/log.h"
+#include "runtime/procattr.h"
 
 #include <errno.h>
 #include <fcntl.h>

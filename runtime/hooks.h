@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* Validate the whole "hooks" object (NULL/null is fine): known hook lists
  * must be arrays of objects; path must be an absolute path; args and env

@@ -5,10 +5,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "caps.h"
-#include "error.h"
-#include "procattr.h"
-#include "seccomp.h"
+#include "runtime/caps.h"
+#include "lib/error.h"
+#include "runtime/procattr.h"
+#include "runtime/cell_seccomp.h"
 
 void cell_now_rfc3339(char *buf, size_t n);
 int cell_write_pid_file(const char *path, pid_t pid, struct cell_err *err);

@@ -1,4 +1,4 @@
-#include "mounts.h"
+#include "runtime/mounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "path.h"
-#include "strbuf.h"
+#include "lib/log.h"
+#include "lib/path.h"
+#include "lib/strbuf.h"
 
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000

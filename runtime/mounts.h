@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "spec.h"
+#include "lib/error.h"
+#include "runtime/spec.h"
 
 /* Open `path` (absolute, inside the rootfs) relative to rootfd without leaving
  * the rootfs; optionally create missing components (directories, and the last

@@ -15,14 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
-#include "console.h"
-#include "file.h"
-#include "container.h"
-#include "hooks.h"
-#include "internal.h"
-#include "log.h"
-#include "spec.h"
+#include "cgroups/cgroup.h"
+#include "runtime/console.h"
+#include "lib/file.h"
+#include "runtime/container.h"
+#include "runtime/hooks.h"
+#include "runtime/internal.h"
+#include "lib/log.h"
+#include "runtime/spec.h"
 
 enum cell_status cell_container_status(int dirfd, const struct cell_state *st) {
   /* a create that did not finish (its lock is ours now): nothing to start */

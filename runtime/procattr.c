@@ -1,5 +1,5 @@
 /* procattr.c - process attributes: prepare (validate config) and apply. */
-#include "procattr.h"
+#include "runtime/procattr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "file.h"
+#include "lib/file.h"
 
 /* ---------- small JSON helpers ---------- */
 

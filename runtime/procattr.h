@@ -28,7 +28,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 struct cell_rlimit {
   int resource;         /* RLIMIT_* */

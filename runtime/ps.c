@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "container.h"
-#include "ps.h"
+#include "runtime/container.h"
+#include "runtime/ps.h"
 
 int cell_ps_table(char **args, int nargs, const pid_t *pids, size_t n, struct cell_err *err) {
   char **av = calloc((size_t)nargs + 3, sizeof *av);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* Print to stdout the header and the lines of `ps ARGS` (`ps -ef` without
  * ARGS) whose PID column is one of pids.  ps runs from an argv, no shell. */

@@ -1,11 +1,8 @@
 /* seccomp.c - OCI `linux.seccomp` -> libseccomp filter -> BPF -> seccomp(2).
- * See seccomp.h for the semantics and the integration notes. */
-/* With -Iruntime, <seccomp.h> finds runtime/seccomp.h through the search
- * path, whose #include_next then reaches libseccomp's header. */
+ * See cell_seccomp.h for the semantics and the integration notes. */
 #include <seccomp.h>
-#ifndef SCMP_VER_MAJOR
-#error "libseccomp's <seccomp.h> was not included: build with -Iruntime"
-#endif
+
+#include "runtime/cell_seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "file.h"
+#include "lib/error.h"
+#include "lib/file.h"
 
 struct cell_idmap {
   unsigned long container, host, size;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spec.h"
+#include "runtime/spec.h"
 
 static const char default_spec[] =
     "{\"ociVersion\":\"1.2.0\","

@@ -1,4 +1,4 @@
-#include "state.h"
+#include "runtime/state.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file.h"
+#include "lib/file.h"
 
 int cell_id_valid(const char *id, struct cell_err *err) {
   if (!id || !*id) return cell_error(err, 0, "container id must not be empty");

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define CELL_ID_MAX 1024
 

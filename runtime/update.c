@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "container.h"
-#include "spec.h"
-#include "update.h"
+#include "runtime/container.h"
+#include "runtime/spec.h"
+#include "runtime/update.h"
 
 /* Each numeric or list flag and where it lands in linux.resources. */
 static const struct {

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 #define CELL_UPDATE_MAX_FLAGS 64
 

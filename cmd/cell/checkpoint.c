@@ -1,5 +1,5 @@
 /* checkpoint.c - `cell checkpoint` and `cell restore`: not supported (no CRIU). */
-#include "cmd.h"
+#include "cmd/cell/cmd.h"
 
 int cmd_checkpoint(int argc, char **argv) {
   (void)argc;

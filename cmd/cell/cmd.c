@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmd.h"
-#include "log.h"
+#include "cmd/cell/cmd.h"
+#include "lib/log.h"
 
 struct cell_globals g = {.root = "/run/cell"};
 

@@ -7,7 +7,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "error.h"
+#include "lib/error.h"
 
 /* The global options (cell --root ... VERB). */
 struct cell_globals {

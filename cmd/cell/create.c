@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 static int cmd_create_run(int argc, char **argv, bool run) {
   struct cell_create_opts o = {.root = g.root, .bundle = "."};

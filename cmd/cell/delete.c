@@ -1,8 +1,8 @@
 /* delete.c - `cell delete`: remove a stopped (--force: any) container. */
 #include <stdbool.h>
 
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 int cmd_delete(int argc, char **argv) {
   static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};

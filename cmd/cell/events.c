@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 int cmd_events(int argc, char **argv) {
   static const struct option opts[] = {{"stats", no_argument, 0, 's'}, {"interval", required_argument, 0, 'i'}, {0, 0, 0, 0}};

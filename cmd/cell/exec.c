@@ -2,9 +2,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "cmd.h"
-#include "container.h"
-#include "spec.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
+#include "runtime/spec.h"
 
 static char **push(char **v, size_t *n, const char *s) {
   v = realloc(v, (*n + 2) * sizeof *v);

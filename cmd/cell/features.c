@@ -1,7 +1,7 @@
 /* features.c - `cell features`: what this runtime supports, as OCI features JSON. */
 #include <stdio.h>
 
-#include "cmd.h"
+#include "cmd/cell/cmd.h"
 
 /* The build force-includes build/version.h (from VERSION and git). */
 #ifndef CELL_VERSION

@@ -2,8 +2,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 int cmd_kill(int argc, char **argv) {
   static const struct option opts[] = {{"all", no_argument, 0, 'a'}, {0, 0, 0, 0}};

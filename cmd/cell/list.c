@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "container.h"
-#include "state.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
 
 int cmd_list(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};

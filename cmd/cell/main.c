@@ -11,11 +11,11 @@
 
 #include <seccomp.h>
 
-#include "cgroup.h"
-#include "cmd.h"
-#include "container.h"
-#include "error.h"
-#include "log.h"
+#include "cgroups/cgroup.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
+#include "lib/error.h"
+#include "lib/log.h"
 
 /* The build force-includes build/version.h (from VERSION and git). */
 #ifndef CELL_VERSION

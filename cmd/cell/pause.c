@@ -1,6 +1,6 @@
 /* pause.c - `cell pause` and `cell resume`: freeze and thaw the container's cgroup. */
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 int cmd_pause(int argc, char **argv) {
   const char *id;

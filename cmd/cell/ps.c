@@ -2,8 +2,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "ps.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/ps.h"
 
 int cmd_ps(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};

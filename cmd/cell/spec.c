@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cmd.h"
-#include "spec.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/spec.h"
 
 int cmd_spec(int argc, char **argv) {
   static const struct option opts[] = {{"bundle", required_argument, 0, 'b'}, {"rootless", no_argument, 0, 'r'}, {0, 0, 0, 0}};

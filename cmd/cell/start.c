@@ -1,6 +1,6 @@
 /* start.c - `cell start`: run the user process of a created container. */
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 int cmd_start(int argc, char **argv) {
   const char *id;

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cmd.h"
-#include "container.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/container.h"
 
 /* JSON with two-space indentation, as runc prints state. */
 static void print_json(const cJSON *v, int depth) {

@@ -2,8 +2,8 @@
  * flags or a --resources file (runtime/update.c does the work). */
 #include <cjson/cJSON.h>
 
-#include "cmd.h"
-#include "update.h"
+#include "cmd/cell/cmd.h"
+#include "runtime/update.h"
 
 int cmd_update(int argc, char **argv) {
   static const struct option opts[] = {

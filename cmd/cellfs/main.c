@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs.h"
-#include "fsview_files.h"
+#include "fsview/fs.h"
+#include "lib/fsview_files.h"
 
 /* The build force-includes build/version.h (from VERSION and git). */
 #ifndef CELL_VERSION

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../fsview/cgroup.h" /* not cgroups/cgroup.h */
+#include "fsview/fsv_cgroup.h"
 #include "unit.h"
 
 /* Host init from a mountinfo text (in a temporary file). */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
+#include "fsview/render.h"
 #include "unit.h"
 
 #define FIX "tests/fixtures/fsview/"

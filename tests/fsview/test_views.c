@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs.h"
+#include "fsview/fs.h"
 #include "unit.h"
 
 static char fix[PATH_MAX];

@@ -3,7 +3,7 @@
  * /proc/self/mountinfo, turned into the container's cgroup directories.
  * Input: the /proc/self/cgroup text, a NUL byte, the mountinfo text (no NUL:
  * the whole input is mountinfo and /proc/self/cgroup is a fixed hybrid one). */
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 #include "fuzz.h"
 
 static const char fixed_cgroup[] =

@@ -6,7 +6,7 @@
  * input; the renderers then use the parsed values, with the input also as
  * the host's /proc text. */
 #include "fuzz.h"
-#include "render.h"
+#include "fsview/render.h"
 
 static struct fsv_cpu cpu; /* large: kept off the stack */
 

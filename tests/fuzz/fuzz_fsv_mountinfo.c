@@ -6,7 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../fsview/cgroup.h" /* not cgroups/cgroup.h */
+#include "fsview/fsv_cgroup.h"
 #include "fuzz.h"
 
 static int mfd = -1;

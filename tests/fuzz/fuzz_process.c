@@ -2,10 +2,10 @@
  * runtime/exec.c (args, env, capabilities, process attributes). */
 #include <cjson/cJSON.h>
 
-#include "caps.h"
+#include "runtime/caps.h"
 #include "fuzz.h"
-#include "procattr.h"
-#include "spec.h"
+#include "runtime/procattr.h"
+#include "runtime/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cJSON *proc = cJSON_ParseWithLength((const char *)data, size);

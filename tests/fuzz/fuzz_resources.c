@@ -4,7 +4,7 @@
  * rules compiled into their eBPF program. */
 #include <cjson/cJSON.h>
 
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

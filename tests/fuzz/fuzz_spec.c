@@ -8,13 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "cgroup_internal.h"
+#include "runtime/caps.h"
+#include "cgroups/cgroup_internal.h"
 #include "fuzz.h"
-#include "hooks.h"
-#include "procattr.h"
-#include "seccomp.h"
-#include "spec.h"
+#include "runtime/hooks.h"
+#include "runtime/procattr.h"
+#include "runtime/cell_seccomp.h"
+#include "runtime/spec.h"
 
 /* A hybrid host, for linux.cgroupsPath (relative, absolute, systemd). */
 static const char host_cgroup[] =

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "log.h"
+#include "runtime/caps.h"
+#include "lib/log.h"
 #include "unit.h"
 #include "unit_child.h"
 

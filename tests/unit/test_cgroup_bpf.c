@@ -3,7 +3,7 @@
  * real enforcement when attached to a cgroup2 directory (the unified
  * hierarchy works for this on hybrid hosts too), including replacement. */
 #include "unit.h"
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * frozen cgroup, destroy; then v1 memory and pids limits.  Leaves nothing
  * behind even when a check fails. */
 #include "unit.h"
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <signal.h>

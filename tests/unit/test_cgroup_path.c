@@ -2,7 +2,7 @@
  * and mountinfo contents (v1, v2, hybrid), systemd path expansion and the
  * state round-trip.  Runs from the repository top. */
 #include "unit.h"
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
  * every linux.resources field, v1 and v2, against fixture expectations;
  * shares->weight conversion; field-naming validation errors. */
 #include "unit.h"
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <stdlib.h>
 

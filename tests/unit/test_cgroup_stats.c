@@ -2,7 +2,7 @@
  * cgroup files (tests/fixtures/cgroup/{v1,v2}/stats): cpu.stat, memory.stat,
  * io.stat, "max" values, missing files, oom kill counts. */
 #include "unit.h"
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <stdlib.h>
 

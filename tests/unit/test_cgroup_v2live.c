@@ -4,7 +4,7 @@
  * CLONE_INTO_CGROUP fd, unified keys, v2 device BPF via apply_resources and
  * the clear error for a controller that is not enabled. */
 #include "unit.h"
-#include "cgroup_internal.h"
+#include "cgroups/cgroup_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

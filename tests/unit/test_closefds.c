@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "runtime/internal.h"
 #include "unit.h"
 
 static int is_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }

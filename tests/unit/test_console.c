@@ -14,7 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "console.h"
+#include "runtime/console.h"
 #include "unit.h"
 
 static int listen_at(const char *path) {

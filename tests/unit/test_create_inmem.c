@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "runtime/container.h"
 #include "unit.h"
 
 static char rootfs[PATH_MAX], root[PATH_MAX], bundle[PATH_MAX];

@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hooks.h"
-#include "spec.h"
+#include "runtime/hooks.h"
+#include "runtime/spec.h"
 #include "unit.h"
 
 static char bundle[64], rootfs[96];

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hooks.h"
+#include "runtime/hooks.h"
 #include "unit.h"
 
 static char dir[64];

@@ -2,7 +2,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "spec.h"
+#include "runtime/spec.h"
 #include "unit.h"
 
 static void fails(const char *text, const char *prefix, const char *want, const char *name) {

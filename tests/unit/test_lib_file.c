@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "file.h"
+#include "lib/error.h"
+#include "lib/file.h"
 #include "unit.h"
 
 static int put(int dirfd, const char *name, const char *text) {

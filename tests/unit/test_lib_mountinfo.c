@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mountinfo.h"
+#include "lib/mountinfo.h"
 #include "unit.h"
 
 int main(void) {

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "file.h"
-#include "path.h"
+#include "lib/file.h"
+#include "lib/path.h"
 #include "unit.h"
 
 typedef int (*open_fn)(int, const char *, int);

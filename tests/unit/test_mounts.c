@@ -17,8 +17,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "mounts.h"
-#include "spec.h"
+#include "runtime/mounts.h"
+#include "runtime/spec.h"
 #include "unit.h"
 #include "unit_child.h"
 

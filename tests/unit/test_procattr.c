@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "procattr.h"
+#include "runtime/procattr.h"
 #include "unit.h"
 #include "unit_child.h"
 

@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <seccomp.h> /* runtime/seccomp.h, which also pulls in libseccomp */
+#include <seccomp.h>
+
+#include "runtime/cell_seccomp.h" /* runtime/seccomp.h, which also pulls in libseccomp */
 
 #include "unit.h"
 

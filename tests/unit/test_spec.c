@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "hooks.h"
-#include "procattr.h"
-#include "spec.h"
+#include "runtime/caps.h"
+#include "runtime/hooks.h"
+#include "runtime/procattr.h"
+#include "runtime/spec.h"
 #include "unit.h"
 #include "unit_child.h"
 

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "container.h"
-#include "state.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
 #include "unit.h"
 #include <cjson/cJSON.h>
 

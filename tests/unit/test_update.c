@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "update.h"
+#include "runtime/update.h"
 
 /* The JSON text the flags make ("ERR: message" on failure). */
 static char *convert(const char *const *kv, size_t n) {

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
-#include "render.h"
+#include "lib/error.h"
+#include "fsview/render.h"
 
 enum fsv_role { R_MEM, R_CPU, R_CPUACCT, R_CPUSET, R_BLKIO, R_PIDS, R_UNIFIED, R_NROLES };
 

@@ -44,12 +44,10 @@
 #ifndef CELL_SECCOMP_H
 #define CELL_SECCOMP_H
 
-/* This header shadows libseccomp's <seccomp.h> because the build puts
- * -Iruntime first; pull the real one in so either spelling gets both. */
-#include_next <seccomp.h>
+#include <seccomp.h> /* libseccomp's: this header no longer shares its name */
 #include <sys/types.h>
 #include <cjson/cJSON.h>
-#include "error.h"
+#include "lib/error.h"
 
 struct cell_seccomp; /* a validated, prepared filter (opaque) */
 

@@ -238,7 +238,7 @@ static void init_enter_namespaces(struct prepared *p) {
 /* Init phase 2: session, lo, keyring, host and domain names, the rootfs
  * mounts; then the runtime runs its hooks (and the network hook) and answers
  * with our host pid.  Returns the state text for the in-container hooks. */
-static char *init_setup_system(struct prepared *p) {
+static char *init_setup_environment(struct prepared *p) {
   struct cell_spec *s = &p->spec;
   int sock = p->sock;
   struct cell_err err = {0};
@@ -333,7 +333,7 @@ static void container_init(struct prepared *p) {
   close(p->lock_fd);
   close(p->root_fd);
   init_enter_namespaces(p);
-  char *state_text = init_setup_system(p);
+  char *state_text = init_setup_environment(p);
   init_enter_rootfs(p, state_text);
   char exe[PATH_MAX];
   bool seccomp_loaded = init_prepare_exec(p, exe, sizeof exe);

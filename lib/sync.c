@@ -86,6 +86,11 @@ int cell_sync_recv(int sock, struct cell_sync_msg *m) {
   ssize_t r;
   do r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_TRUNC);
   while (r < 0 && errno == EINTR);
+  if (r < 0 && errno == ECONNRESET) {
+    /* the peer died with messages of ours unread (e.g. OOM-killed): closed */
+    snprintf(m->error, sizeof m->error, "sync: the peer closed the channel (connection reset)");
+    return 0;
+  }
   if (r < 0) {
     int e = errno;
     snprintf(m->error, sizeof m->error, "sync: receive: %s", strerror(e));

@@ -155,5 +155,15 @@ int main(void) {
   CHECK(cell_sync_send(sv[1], CELL_SYNC_GO, NULL, 0, -1) == -1 && errno == EPIPE,
         "send to a closed peer fails with EPIPE (no SIGPIPE)");
   close(sv[1]);
+
+  /* a peer that dies with our messages unread (an OOM-killed init) resets the
+   * channel: that is a close too, so the runtime asks why the init died */
+  if (pair(sv) == 0) {
+    cell_sync_send(sv[0], CELL_SYNC_GO, NULL, 0, -1); /* never read by sv[1] */
+    close(sv[1]);
+    CHECK(cell_sync_recv(sv[0], &m) == 0 && strstr(m.error, "peer closed"),
+          "peer closed with unread messages (ECONNRESET): 0, a close");
+    close(sv[0]);
+  }
   UNIT_DONE();
 }

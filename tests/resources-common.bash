@@ -376,16 +376,17 @@ rs_update() {
 
 # ---------------------------------------------------------------- pause, kill --all
 
+# (the counter is renamed into place: a freeze never finds it empty)
 rs_count() { cat "/proc/$1/root/dev/shm/count" 2>/dev/null; }
 
 rs_pause_kill_all() {
   local n=${1:-50}
   set_args sh -c "for i in \$(seq $n); do sleep 1000 & done
-    c=0; while :; do c=\$((c + 1)); echo \$c >/dev/shm/count; usleep 20000; done"
+    c=0; while :; do c=\$((c + 1)); echo \$c >/dev/shm/count.t; mv /dev/shm/count.t /dev/shm/count; usleep 20000; done"
   run_detached "$ID"
   local init
   init=$(ct_pid "$ID")
-  wait_for -t 30 [ "$(rs_nprocs "$ID")" -ge $((n + 1)) ]
+  wait_for -t 30 eval '[ "$(rs_nprocs "$ID")" -ge $((n + 1)) ]'
   wait_for [ -s "/proc/$init/root/dev/shm/count" ]
 
   run runtime pause "$ID"
@@ -406,7 +407,8 @@ rs_pause_kill_all() {
   run runtime resume "$ID"
   [ "$status" -eq 0 ]
   [ "$(ct_state "$ID")" = running ]
-  wait_for [ "$(rs_count "$init")" -gt "$c2" ]
+  [ -n "$c2" ]
+  wait_for eval '[ "$(rs_count "$init")" -gt "$c2" ]'
 
   # kill --all reaches every process, even in a paused container
   run runtime pause "$ID"
@@ -414,7 +416,7 @@ rs_pause_kill_all() {
   [ "$(rs_nprocs "$ID")" -ge $((n + 1)) ]
   run runtime kill --all "$ID" KILL
   [ "$status" -eq 0 ]
-  wait_for [ "$(rs_nprocs "$ID")" -eq 0 ]
+  wait_for eval '[ "$(rs_nprocs "$ID")" -eq 0 ]'
   wait_state "$ID" stopped
   run runtime delete "$ID"
   [ "$status" -eq 0 ]

@@ -3,10 +3,7 @@
 
 #include "cmd/cell/cmd.h"
 
-/* The build force-includes build/version.h (from VERSION and git). */
-#ifndef CELL_VERSION
-#define CELL_VERSION "unknown"
-#endif
+#include "lib/version.h"
 
 int cmd_features(int argc, char **argv) {
   (void)argc;

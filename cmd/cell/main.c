@@ -17,13 +17,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 
-/* The build force-includes build/version.h (from VERSION and git). */
-#ifndef CELL_VERSION
-#define CELL_VERSION "unknown"
-#endif
-#ifndef CELL_COMMIT
-#define CELL_COMMIT "unknown"
-#endif
+#include "lib/version.h"
 
 struct command {
   const char *name;

@@ -8,13 +8,7 @@
 #include "fsview/fs.h"
 #include "lib/fsview_files.h"
 
-/* The build force-includes build/version.h (from VERSION and git). */
-#ifndef CELL_VERSION
-#define CELL_VERSION "unknown"
-#endif
-#ifndef CELL_COMMIT
-#define CELL_COMMIT "unknown"
-#endif
+#include "lib/version.h"
 
 /* "  DIR/{a,b,c}" from one of fsview_files.h's lists */
 #define LISTED(n) n,

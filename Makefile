@@ -52,7 +52,8 @@ $(BUILD)/version.h: FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define CELL_VERSION "%s"\n#define CELL_COMMIT "%s"\n' "$$(cat VERSION)" "$(CELL_COMMIT)" >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-VERSIONED_OBJS := $(BUILD)/obj/cmd/cell/main.o $(BUILD)/obj/cmd/cell/features.o $(BUILD)/obj/cmd/cellfs/main.o
+VERSIONED_OBJS := $(BUILD)/obj/cmd/cell/main.o $(BUILD)/obj/cmd/cell/features.o $(BUILD)/obj/cmd/cellfs/main.o \
+                  $(BUILD)/obj/cmd/cellctl/main.o
 $(VERSIONED_OBJS): $(BUILD)/version.h
 $(VERSIONED_OBJS): CFLAGS += -include $(BUILD)/version.h
 FORCE:
@@ -120,13 +121,26 @@ man: $(MAN_PAGES)
 install: all man
 	install -D -m 0755 $(BUILD)/cell $(DESTDIR)$(PREFIX)/bin/cell
 	install -D -m 0755 $(BUILD)/cellfs $(DESTDIR)$(PREFIX)/bin/cellfs
+	install -D -m 0755 $(BUILD)/cellctl $(DESTDIR)$(PREFIX)/bin/cellctl
 	install -D -m 0644 $(BUILD)/man/cell.8 $(DESTDIR)$(MANDIR)/man8/cell.8
 	install -D -m 0644 $(BUILD)/man/cellfs.8 $(DESTDIR)$(MANDIR)/man8/cellfs.8
 
 clean:
 	rm -rf build
 
-# Each concern may add its own targets in mk/NAME.mk.
+# Each concern may add its own targets in mk/NAME.mk.  A library that cellctl
+# links adds itself with `CELLCTL_LIBS += $(BUILD)/libNAME.a` and its link
+# flags with `CELLCTL_LDLIBS += ...` there.
+CELLCTL_LIBS :=
+CELLCTL_LDLIBS :=
 -include $(wildcard mk/*.mk)
+
+# cellctl: the thin main (cmd/cellctl/, one file per verb) over every library.
+# Linked after the mk/ files so that their CELLCTL_LIBS are all in.
+CELLCTL_CMD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cmd/cellctl/*.c))
+$(BUILD)/cellctl: $(CELLCTL_CMD_OBJS) $(CELLCTL_LIBS) $(BUILD)/libcell.a $(BUILD)/libcellbase.a
+	$(CC) $(CFLAGS) -o $@ $(CELLCTL_CMD_OBJS) -Wl,--start-group $(CELLCTL_LIBS) $(BUILD)/libcell.a \
+	  $(BUILD)/libcellbase.a -Wl,--end-group $(CELLCTL_LDLIBS) $(LDLIBS_CELL)
+all: $(BUILD)/cellctl
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -12,6 +12,7 @@
 
 CELL_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 CELL=${CELL:-$CELL_TOP/build/cell}
+CELLCTL=${CELLCTL:-$(dirname "$CELL")/cellctl}
 FIXTURES=$CELL_TOP/tests/fixtures
 : "${CELL_TIMEOUT:=60}"
 

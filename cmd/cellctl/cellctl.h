@@ -20,7 +20,9 @@ struct cellctl_globals {
 };
 extern struct cellctl_globals cg;
 
-/* A verb: argv[0] is its name; the return value is the exit code.  usage is
+/* A verb: "create", or a two-word one in a group: "image pull", "net attach".
+ * The verb's fn gets argv[0] = its last word; the return value is the exit
+ * code (0 ok, 1 failed, 2 usage error).  usage is
  * one line ("image ls [--json]"; several lines for a group), help the
  * one-sentence summary printed by `cellctl --help`. */
 struct cellctl_verb {

@@ -61,6 +61,21 @@ int cellctl_print_usage(const char *name) {
   return 0;
 }
 
+/* Is group the first word of a two-word verb ("image" of "image ls")? */
+static bool has_group(const char *group) {
+  size_t n = strlen(group);
+  for (const struct cellctl_verb *v = verbs; v; v = v->next)
+    if (!strncmp(v->name, group, n) && v->name[n] == ' ') return true;
+  return false;
+}
+
+static void print_group(const char *group) {
+  size_t n = strlen(group);
+  printf("Usage: cellctl %s COMMAND ...\n\nCommands:\n", group);
+  for (const struct cellctl_verb *v = verbs; v; v = v->next)
+    if (!strncmp(v->name, group, n) && v->name[n] == ' ') printf("  %s\n      %s\n", v->usage, v->help);
+}
+
 static void print_help(void) {
   printf("cellctl - VPS-style environments on the cell runtime\n\n"
          "Usage: cellctl [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
@@ -70,7 +85,7 @@ static void print_help(void) {
          "  --json       print data as JSON (verbs that print data)\n"
          "  --debug      debug logging\n"
          "  --version, --help\n\nCommands:\n");
-  for (const struct cellctl_verb *v = verbs; v; v = v->next) printf("  %-10s %s\n", v->name, v->help);
+  for (const struct cellctl_verb *v = verbs; v; v = v->next) printf("  %-16s %s\n", v->name, v->help);
   printf("\n`cellctl COMMAND --help` shows a command's options.\n");
 }
 
@@ -116,13 +131,32 @@ int main(int argc, char **argv) {
     print_help();
     return 2;
   }
-  const struct cellctl_verb *v = find_verb(argv[optind]);
+  /* a two-word verb ("image pull") first, then a one-word one ("create") */
+  const struct cellctl_verb *v = NULL;
+  int words = 1;
+  if (optind + 1 < argc && strlen(argv[optind]) + strlen(argv[optind + 1]) < 200) {
+    char two[256];
+    snprintf(two, sizeof two, "%s %s", argv[optind], argv[optind + 1]);
+    if ((v = find_verb(two))) words = 2;
+  }
+  if (!v) v = find_verb(argv[optind]);
+  if (!v && has_group(argv[optind]) &&
+      (optind + 1 == argc || !strcmp(argv[optind + 1], "--help") || !strcmp(argv[optind + 1], "-h"))) {
+    /* "cellctl image" or "cellctl image --help": the group's verbs */
+    print_group(argv[optind]);
+    return optind + 1 == argc ? 2 : 0;
+  }
   if (!v) {
-    cell_error(&err, 0, "unknown command \"%s\" (see cellctl --help)", argv[optind]);
+    if (has_group(argv[optind]))
+      cell_error(&err, 0, "unknown command \"%s%s%s\" (see cellctl --help)", argv[optind],
+                 optind + 1 < argc ? " " : "", optind + 1 < argc ? argv[optind + 1] : "");
+    else
+      cell_error(&err, 0, "unknown command \"%s\" (see cellctl --help)", argv[optind]);
     return cellctl_fail(&err);
   }
-  int vargc = argc - optind;
-  char **vargv = argv + optind;
+  /* the verb sees argv[0] = its last word */
+  int vargc = argc - optind - (words - 1);
+  char **vargv = argv + optind + (words - 1);
   if (cellctl_wants_help(vargc, vargv)) return cellctl_print_usage(v->name);
   return v->fn(vargc, vargv);
 }

@@ -13,6 +13,9 @@
 static int log_fd = -1;
 static int log_json;
 static int log_debug;
+static const char *log_prog = "cell";
+
+void cell_log_set_prog(const char *name) { log_prog = name; }
 
 int cell_log_open(const char *path, int json, int debug, struct cell_err *err) {
   log_json = json;
@@ -82,11 +85,11 @@ void cell_log(enum cell_log_level lvl, const char *fmt, ...) {
    * that podman can parse a failure's log as one object. */
   if (log_fd >= 0 && (!log_json || log_debug)) emit(lvl, msg);
   if (lvl >= CELL_LOG_WARN || log_debug) {
-    if (log_fd < 0 || !log_json) dprintf(2, "cell: %s: %s\n", level_name[lvl], msg);
+    if (log_fd < 0 || !log_json) dprintf(2, "%s: %s: %s\n", log_prog, level_name[lvl], msg);
   }
 }
 
 void cell_log_fatal(const char *msg) {
   emit(CELL_LOG_ERROR, msg);
-  dprintf(2, "cell: %s\n", msg);
+  dprintf(2, "%s: %s\n", log_prog, msg);
 }

@@ -16,6 +16,8 @@ void cell_log(enum cell_log_level lvl, const char *fmt, ...) __attribute__((form
 #define cell_debug(...) cell_log(CELL_LOG_DEBUG, __VA_ARGS__)
 /* The one error report of a failed invocation: to the log file (if any) and stderr. */
 void cell_log_fatal(const char *msg);
+/* The program name that stderr lines start with ("cell" unless set). */
+void cell_log_set_prog(const char *name);
 /* The log fd (or -1), so forked children can close it before exec. */
 int cell_log_fd(void);
 

@@ -97,6 +97,7 @@ int main(int argc, char **argv) {
                                         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
   static char runbuf[4096];
   int c;
+  cell_log_set_prog("cellctl");
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+vh", gopts, NULL)) != -1) {
     switch (c) {

@@ -22,7 +22,7 @@ load helpers
 @test "cellctl: an unknown command or global option is an error naming it" {
   run "$CELLCTL" frobnicate
   [ "$status" -eq 1 ]
-  [[ "$output" == *'unknown command "frobnicate"'* ]]
+  [[ "$output" == "cellctl: "*'unknown command "frobnicate"'* ]]
   run "$CELLCTL" --frob list
   [ "$status" -eq 2 ]
   [[ "$output" == *"--frob"* ]]

@@ -94,7 +94,7 @@ static int cmd_ls(int argc, char **argv) {
     printf("%s\n", t ? t : "[]");
     free(t);
   } else {
-    printf("%-14s %-40s %-22s %10s %6s %s\n", "ID", "NAMES", "CREATED", "SIZE", "LAYERS", "USERS");
+    printf("%-14s %-40s %-20s %10s %6s %s\n", "ID", "NAMES", "CREATED", "SIZE", "LAYERS", "USERS");
     const cJSON *e;
     cJSON_ArrayForEach(e, list) {
       char names[1024] = "", sz[32];
@@ -104,7 +104,7 @@ static int cmd_ls(int argc, char **argv) {
         snprintf(names + l, sizeof names - l, "%s%s", l ? "," : "", n->valuestring);
       }
       human_size(cJSON_GetObjectItem(e, "size")->valuedouble, sz, sizeof sz);
-      printf("%-14.12s %-40s %-22.20s %10s %6d %d\n", cJSON_GetObjectItem(e, "id")->valuestring + 7,
+      printf("%-14.12s %-40s %-20.19s %10s %6d %d\n", cJSON_GetObjectItem(e, "id")->valuestring + 7,
              names[0] ? names : "<none>", cJSON_GetObjectItem(e, "created")->valuestring, sz,
              cJSON_GetObjectItem(e, "layers")->valueint, cJSON_GetArraySize(cJSON_GetObjectItem(e, "users")));
     }

@@ -208,6 +208,19 @@ int img_stage_commit(struct img_store *s, struct img_stage *st, const char *dige
     }
     closedir(d);
   }
+  /* blobs found in the store while staging must still be there (an `image rm` may have collected them) */
+  struct img_loaded im;
+  if (img_load(s, digest, &im, err) < 0) goto out;
+  for (size_t i = 0; i < im.m.n_layers; i++) {
+    struct stat sb;
+    if (fstatat(s->blobsfd, im.m.layers[i].digest + 7, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+      cell_error(err, errno, "layer %zu (%s) went away while importing (a concurrent image rm?); import again", i,
+                 im.m.layers[i].digest);
+      img_loaded_free(&im);
+      goto out;
+    }
+  }
+  img_loaded_free(&im);
   r = img_index_add(s, digest, size, name, err);
   if (r == 0) unlinkat(s->dirfd, "dirty", 0);
 out:

@@ -69,16 +69,17 @@ int img_store_open(const char *root, struct img_store **out, struct cell_err *er
   if ((s->tmpfd = open_sub(s->dirfd, "tmp", "tmp", err)) < 0) goto fail;
   if ((s->usersfd = open_sub(s->dirfd, "users", "users", err)) < 0) goto fail;
   struct stat sb;
-  if (fstatat(s->dirfd, "oci-layout", &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (fstatat(s->dirfd, "oci-layout", &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+      fstatat(s->dirfd, "index.json", &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+    /* a new store: made under the lock (the temp files have fixed names) */
     static const char lay[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-    if (cell_write_atomic_at(s->dirfd, "oci-layout", lay, sizeof lay - 1, 0644, err) < 0) goto fail;
-  }
-  if (fstatat(s->dirfd, "index.json", &sb, AT_SYMLINK_NOFOLLOW) < 0) {
     static const char idx[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
                               "\"manifests\":[]}";
     if (img_store_lock(s, err) < 0) goto fail;
     int r = 0;
-    if (fstatat(s->dirfd, "index.json", &sb, AT_SYMLINK_NOFOLLOW) < 0)
+    if (fstatat(s->dirfd, "oci-layout", &sb, AT_SYMLINK_NOFOLLOW) < 0)
+      r = cell_write_atomic_at(s->dirfd, "oci-layout", lay, sizeof lay - 1, 0644, err);
+    if (r == 0 && fstatat(s->dirfd, "index.json", &sb, AT_SYMLINK_NOFOLLOW) < 0)
       r = cell_write_atomic_at(s->dirfd, "index.json", idx, sizeof idx - 1, 0644, err);
     img_store_unlock(s);
     if (r < 0) goto fail;

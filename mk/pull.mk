@@ -18,5 +18,14 @@ $(BUILD)/tools/pull_layers: tests/pull/pull_layers.c $(BUILD)/libimages.a $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libimages.a $(BUILD)/libcellbase.a $(IMG_LIBS) $(PULL_LIBS) $(LDLIBS_CELL)
 
-DEB_PKGS += libcurl4-openssl-dev libssl-dev mmdebstrap docker-registry skopeo openssl python3 \
-            python3-cryptography busybox-static umoci bats jq
+DEB_PKGS += $(PULL_PKGS)
+
+PULL_PKGS = libcurl4-openssl-dev libssl-dev mmdebstrap docker-registry skopeo openssl python3 \
+            python3-cryptography busybox-static bats jq curl iproute2
+pull-deps:
+	@missing=$$(for p in $(PULL_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+.PHONY: pull-deps

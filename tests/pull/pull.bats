@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# `cellctl image pull` against Debian's docker-registry on 127.0.0.1 with
+# token auth (helpers.bash), seeded with skopeo from oci-archives built here
+# offline from busybox-static (tests/pull/mkimage.py).
+
+load helpers
+
+setup_file() {
+  start_registry
+  local w=$BATS_FILE_TMPDIR/img
+  mkdir -p "$w"
+  busybox_tree "$w/bb"
+  python3 "$PULL_TOP/tests/pull/mkimage.py" "$w/bb.tar" "$w/bb" >"$w/bb.digest"
+  seed test/busybox:latest "$w/bb.tar"
+  python3 "$PULL_TOP/tests/pull/mkimage.py" --multiarch "$w/multi.tar" "$w/bb" >"$w/multi.digest"
+  seed test/multi:latest "$w/multi.tar" --all
+  # a big incompressible layer for the interrupted download
+  mkdir -p "$w/big/data"
+  head -c $((24 << 20)) /dev/urandom >"$w/big/data/random"
+  python3 "$PULL_TOP/tests/pull/mkimage.py" "$w/big.tar" "$w/big" >"$w/big.digest"
+  seed test/big:latest "$w/big.tar"
+  # an image of its own for the corruption test (its layer is in no other image)
+  mkdir -p "$w/corrupt/etc"
+  head -c 200000 /dev/urandom >"$w/corrupt/etc/noise"
+  python3 "$PULL_TOP/tests/pull/mkimage.py" "$w/corrupt.tar" "$w/corrupt" >"$w/corrupt.digest"
+  seed test/corrupt:latest "$w/corrupt.tar"
+}
+
+teardown_file() {
+  stop_registry
+}
+
+setup() {
+  ROOT=$BATS_TEST_TMPDIR/root-h-pull
+  IMG=$BATS_FILE_TMPDIR/img
+  export CELL_REGISTRIES_CONF=$REGDIR/registries.conf
+}
+
+# the layer blob of a single-layer image in the registry: "DIGEST SIZE"
+layer_of() { # REPO
+  local tok
+  tok=$(curl -sf -u "$REG_USER:$REG_PASS" \
+    "http://127.0.0.1:$TOK_PORT/token?service=h-pull-registry&scope=repository:$1:pull" | jq -r .token)
+  curl -sf -H "Authorization: Bearer $tok" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://$REG/v2/$1/manifests/latest" | jq -r '.layers[0] | "\(.digest) \(.size)"'
+}
+
+@test "pull: anonymous requests are refused; without credentials the error names the ref, URL and HTTP status" {
+  run curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/test/busybox/manifests/latest"
+  [ "$output" = 401 ]
+  CELL_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf run cellctl image pull "$REG/test/busybox"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ $output == *"pull $REG/test/busybox"* ]]
+  [[ $output == *"http://127.0.0.1:$TOK_PORT/token?service=h-pull-registry"* ]]
+  [[ $output == *"HTTP 401"* ]]
+  grep -q "^401 repository:test/busybox:pull" "$REGDIR/token.log"
+  store_empty
+}
+
+@test "pull: by tag, with a bearer token from the token server" {
+  run cellctl image pull "$REG/test/busybox:latest"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "$(cat "$IMG/bb.digest")" ]
+  grep -q "^200 repository:test/busybox:pull$" "$REGDIR/token.log"
+  grep -q "GET /v2/test/busybox/manifests/latest HTTP/1.1\" 200" "$REGDIR/registry.log"
+  run "$PULL_LAYERS" "$ROOT" "$REG/test/busybox:latest"
+  [ "$status" -eq 0 ]
+  [ "${#lines[@]}" -eq 1 ]
+  cmp "${lines[0]}/bin/busybox" /bin/busybox
+  [ "$(readlink "${lines[0]}/bin/sh")" = busybox ]
+  store_has_no_debris() { [ -z "$(ls -A "$ROOT/images/tmp")" ] && [ -z "$(ls -A "$ROOT/images/partial")" ]; }
+  store_has_no_debris
+}
+
+@test "pull: by digest, named with --name; an unknown digest is a 404 naming the URL" {
+  local d
+  d=$(cat "$IMG/bb.digest")
+  run cellctl image pull --name bb:pinned "$REG/test/busybox@$d"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "$d" ]
+  grep -q "GET /v2/test/busybox/manifests/$d HTTP/1.1\" 200" "$REGDIR/registry.log"
+  "$PULL_LAYERS" "$ROOT" bb:pinned | grep -q .
+  local none=sha256:$(printf 'h-pull' | sha256sum | cut -d' ' -f1)
+  run cellctl image pull "$REG/test/busybox@$none"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ $output == *"http://$REG/v2/test/busybox/manifests/$none"* ]]
+  [[ $output == *"HTTP 404"* ]]
+  [[ $output == *"MANIFEST_UNKNOWN"* ]]
+}
+
+@test "pull: a multi-arch index resolves to this machine's platform" {
+  run cellctl image pull "$REG/test/multi"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # mkimage printed the index digest, then this platform's manifest digest
+  [ "${lines[-1]}" = "$(sed -n 2p "$IMG/multi.digest")" ]
+  run "$PULL_LAYERS" "$ROOT" "$REG/test/multi:latest"
+  [ "$status" -eq 0 ]
+  cmp "${lines[0]}/bin/busybox" /bin/busybox
+  [ ! -e "${lines[0]}/etc/platform" ]
+}
+
+@test "pull: a pull killed during a large blob resumes with a Range request and fetches only the rest" {
+  local digest size hex partial have pid sent remaining i
+  read -r digest size < <(layer_of test/big)
+  hex=${digest#sha256:}
+  partial=$ROOT/images/partial/sha256-$hex
+  "$CELLCTL" --root "$ROOT" image pull "$PROXY/test/big" >"$BATS_TEST_TMPDIR/first.out" 2>&1 &
+  pid=$!
+  for i in $(seq 600); do
+    [ "$(stat -c %s "$partial" 2>/dev/null || echo 0)" -ge $((size / 3)) ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL $pid
+  wait $pid || true
+  have=$(stat -c %s "$partial")
+  echo "killed at $have of $size bytes"
+  [ "$have" -ge $((size / 3)) ] && [ "$have" -lt "$size" ]
+  sleep 0.5 # the proxy logs the cut connection
+  : >"$REGDIR/proxy.log"
+  run cellctl image pull "$PROXY/test/big"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"resuming layer 1 $digest at $have of $size bytes"* ]]
+  sleep 0.5
+  sent=$(awk '{s += $1} END {print s + 0}' "$REGDIR/proxy.log")
+  remaining=$((size - have))
+  echo "the proxy sent $sent bytes for the second pull; $remaining were missing"
+  # the rest of the blob, plus headers, the manifest and the config: far less than the blob
+  [ "$sent" -ge "$remaining" ] && [ "$sent" -lt $((remaining + 65536)) ]
+  grep -q "GET /v2/test/big/blobs/$digest HTTP/1.1\" 206" "$REGDIR/registry.log"
+  [ ! -e "$partial" ]
+  run "$PULL_LAYERS" "$ROOT" "$PROXY/test/big:latest"
+  [ "$status" -eq 0 ]
+  cmp "${lines[0]}/data/random" "$IMG/big/data/random"
+  [ -z "$(ls -A "$ROOT/images/tmp")" ]
+}
+
+@test "pull: a corrupted blob is refused and nothing is left in the store" {
+  local digest size hex f
+  read -r digest size < <(layer_of test/corrupt)
+  hex=${digest#sha256:}
+  f=$REGDIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data
+  [ "$(stat -c %s "$f")" -eq "$size" ]
+  # flip one byte in the middle; the size stays
+  python3 -c 'import sys; f = open(sys.argv[1], "r+b"); n = int(sys.argv[2]) // 2; f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 0xff]))' "$f" "$size"
+  run cellctl image pull "$REG/test/corrupt"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ $output == *"pull $REG/test/corrupt"* ]]
+  [[ $output == *"http://$REG/v2/test/corrupt/blobs/$digest"* ]]
+  [[ $output == *"content has digest sha256:"*", not $digest"* ]]
+  store_empty
+  [ ! -e "$ROOT/images/blobs/sha256/$hex" ]
+}
+
+@test "pull: mirrors from registries.conf are tried in order, then the registry" {
+  run cellctl image pull h-pull.invalid/test/busybox
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"mirror http://127.0.0.1:1 failed"* ]]
+  [ "${lines[-1]}" = "$(cat "$IMG/bb.digest")" ]
+  "$PULL_LAYERS" "$ROOT" h-pull.invalid/test/busybox:latest | grep -q .
+  # a config that is not JSON is an error naming the file
+  echo '{"registries": [' >"$BATS_TEST_TMPDIR/bad.conf"
+  CELL_REGISTRIES_CONF=$BATS_TEST_TMPDIR/bad.conf run cellctl image pull "$REG/test/busybox"
+  [ "$status" -eq 1 ]
+  [[ $output == *"$BATS_TEST_TMPDIR/bad.conf: not valid JSON"* ]]
+}
+
+@test "pull: bad references and usage are refused, naming the fault" {
+  run cellctl image pull "$REG/Test/busybox"
+  [ "$status" -eq 1 ]
+  [[ $output == *"$REG/Test/busybox"*"lowercase"* ]]
+  run cellctl image pull "busybox@sha512:abcd"
+  [ "$status" -eq 1 ]
+  [[ $output == *"sha512"*"not supported"* ]]
+  run cellctl image pull
+  [ "$status" -eq 2 ]
+  run cellctl image pull --bogus x
+  [ "$status" -eq 2 ]
+  [[ $output == *"--bogus"* ]]
+  run cellctl image pull --help
+  [ "$status" -eq 0 ]
+  [[ $output == *"registries.conf"* ]]
+}

@@ -168,7 +168,7 @@ int img_bootstrap(const char *root, const char *spec, const char *name, char *id
   argv[a++] = "--variant=minbase";
   argv[a++] = BOOTSTRAP_INCLUDE;
   argv[a++] = "--format=tar";
-  argv[a++] = "--skip=output/dev"; /* no device nodes in the tar: the runtime makes /dev */
+  argv[a++] = "--skip=output/mknod"; /* no device nodes in the tar (the runtime makes /dev's) */
   argv[a++] = "--quiet";
   argv[a++] = suite;
   argv[a++] = out;

@@ -152,6 +152,9 @@ int img_bootstrap(const char *root, const char *spec, const char *name, char *id
   if (img_bootstrap_parse(spec, dist, sizeof dist, suite, sizeof suite, err) < 0) return -1;
   snprintf(what, sizeof what, "bootstrap %s:%s", dist, suite);
   snprintf(defname, sizeof defname, "%s:%s", dist, suite);
+  static const char ubuntu_keyring[] = "/usr/share/keyrings/ubuntu-archive-keyring.gpg";
+  if (!strcmp(dist, "ubuntu") && access(ubuntu_keyring, R_OK) < 0)
+    return cell_error(err, errno, "%s: %s (apt-get install ubuntu-keyring)", what, ubuntu_keyring);
   struct img_store *s = NULL;
   if (img_store_open(root, &s, err) < 0) return cell_error_wrap(err, "%s", what);
   struct img_stage st = {.fd = -1};
@@ -168,7 +171,6 @@ int img_bootstrap(const char *root, const char *spec, const char *name, char *id
   argv[a++] = "--variant=minbase";
   argv[a++] = BOOTSTRAP_INCLUDE;
   argv[a++] = "--format=tar";
-  argv[a++] = "--skip=output/mknod"; /* no device nodes in the tar (the runtime makes /dev's) */
   argv[a++] = "--quiet";
   argv[a++] = suite;
   argv[a++] = out;

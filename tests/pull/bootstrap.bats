@@ -18,7 +18,8 @@ setup_file() {
     timeout -k 10 900 "$CELLCTL" --root "$tmp" image bootstrap debian:bookworm >"$tmp/id.out" ||
       { rm -rf "$tmp"; return 1; }
     tail -n1 "$tmp/id.out" >"$tmp/id"
-    rm -rf "$BOOT_ROOT"
+    # the caches of older recipes go
+    rm -rf "$BOOT_ROOT" "$PULL_TOP"/build/cache/pull-bootstrap-????????????????
     mv "$tmp" "$BOOT_ROOT"
   else
     echo "# using the bootstrap cached in $BOOT_ROOT" >&3

@@ -67,11 +67,9 @@ static int stage_blob(struct pull *p, struct img_registry *r, const char *digest
     fprintf(stderr, "resuming %s %s at %lld of %lld bytes\n", what, digest, (long long)st.st_size, (long long)size);
   else if (!p->quiet)
     fprintf(stderr, "fetching %s %s (%lld bytes)\n", what, digest, (long long)size);
-  int rc = img_registry_get_blob(r, digest, size, p->partialfd, partial, &got, err);
+  int rc = img_registry_get_blob(r, digest, size, p->partialfd, partial, p->stage_blobs, hex, &got, err);
   p->fetched += got;
   if (rc < 0) return cell_error_wrap(err, "%s %s", what, digest);
-  if (renameat(p->partialfd, partial, p->stage_blobs, hex) < 0)
-    return cell_error(err, errno, "move the blob %s into the staging layout", digest);
   return 0;
 }
 

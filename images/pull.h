@@ -119,11 +119,13 @@ int img_registry_get_manifest(struct img_registry *r, const char *reference, cha
 
 /* GET /v2/REPO/blobs/DIGEST into the file partial_dirfd/partial_name (kept
  * across interrupted pulls: resumed with a Range request when it holds a
- * prefix), checking size and digest while streaming.  On success the file
- * holds the whole blob; a blob that does not match is deleted.  *fetched gets
- * the bytes transferred by this call. */
+ * prefix; flocked while in use, so concurrent pulls of a blob take turns),
+ * checking size and digest while streaming.  On success the whole blob is
+ * renamed to dest_dirfd/dest_name; a blob that does not match is deleted.
+ * *fetched gets the bytes transferred by this call. */
 int img_registry_get_blob(struct img_registry *r, const char *digest, int64_t size, int partial_dirfd,
-                          const char *partial_name, int64_t *fetched, struct cell_err *err);
+                          const char *partial_name, int dest_dirfd, const char *dest_name, int64_t *fetched,
+                          struct cell_err *err);
 
 /* ---- the verbs' work ---------------------------------------------------- */
 

@@ -783,12 +783,22 @@ static int blob_once(struct blob *b, struct cell_err *err) {
 }
 
 int img_registry_get_blob(struct img_registry *r, const char *digest, int64_t size, int partial_dirfd,
-                          const char *partial_name, int64_t *fetched, struct cell_err *err) {
+                          const char *partial_name, int dest_dirfd, const char *dest_name, int64_t *fetched,
+                          struct cell_err *err) {
   cleanup_free char *url = NULL;
   if (asprintf(&url, "%s/v2/%s/blobs/%s", r->base, r->repo, digest) < 0) return cell_error(err, ENOMEM, "url");
-  cleanup_close int fd = openat(partial_dirfd, partial_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return cell_error(err, errno, "open the partial blob %s", partial_name);
-  if (flock(fd, LOCK_EX) < 0) return cell_error(err, errno, "lock the partial blob %s", partial_name);
+  cleanup_close int fd = -1;
+  for (;;) { /* a concurrent pull may move the file away while we wait for its lock: then take a new one */
+    struct stat a, b;
+    fd = openat(partial_dirfd, partial_name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return cell_error(err, errno, "open the partial blob %s", partial_name);
+    while (flock(fd, LOCK_EX) < 0)
+      if (errno != EINTR) return cell_error(err, errno, "lock the partial blob %s", partial_name);
+    if (fstat(fd, &a) == 0 && fstatat(partial_dirfd, partial_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      break;
+    close(fd);
+  }
   struct blob b = {.r = r, .url = url, .digest = digest, .fd = fd, .size = size, .md = EVP_MD_CTX_new()};
   if (!b.md) return cell_error(err, ENOMEM, "sha256");
   if (lseek(fd, 0, SEEK_END) < 0) {
@@ -803,5 +813,8 @@ int img_registry_get_blob(struct img_registry *r, const char *digest, int64_t si
   EVP_MD_CTX_free(b.md);
   *fetched = b.fetched;
   if (rc < 0 && b.bad_digest) unlinkat(partial_dirfd, partial_name, 0);
+  /* moved while still locked: a concurrent pull waiting for the lock then finds the name gone */
+  if (rc == 0 && renameat(partial_dirfd, partial_name, dest_dirfd, dest_name) < 0)
+    return cell_error(err, errno, "move the blob %s into place", digest);
   return rc;
 }

@@ -14,6 +14,9 @@ setup_file() {
   seed test/busybox:latest "$w/bb.tar"
   python3 "$PULL_TOP/tests/pull/mkimage.py" --multiarch "$w/multi.tar" "$w/bb" >"$w/multi.digest"
   seed test/multi:latest "$w/multi.tar" --all
+  # the same images as Docker v2 schema 2: a manifest, and a manifest list
+  seed test/docker:latest "$w/bb.tar" "--format v2s2"
+  seed test/dockerlist:latest "$w/multi.tar" "--all --format v2s2"
   # a big incompressible layer for the interrupted download
   mkdir -p "$w/big/data"
   head -c $((24 << 20)) /dev/urandom >"$w/big/data/random"
@@ -34,6 +37,16 @@ setup() {
   ROOT=$BATS_TEST_TMPDIR/root-h-pull
   IMG=$BATS_FILE_TMPDIR/img
   export CELL_REGISTRIES_CONF=$REGDIR/registries.conf
+}
+
+# manifest REPO REFERENCE [ACCEPT]: the registry's manifest bytes
+manifest() {
+  local tok
+  tok=$(curl -sf -u "$REG_USER:$REG_PASS" \
+    "http://127.0.0.1:$TOK_PORT/token?service=h-pull-registry&scope=repository:$1:pull" | jq -r .token)
+  curl -sf -H "Authorization: Bearer $tok" \
+    -H "Accept: ${3:-application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json}" \
+    "http://$REG/v2/$1/manifests/$2"
 }
 
 # the layer blob of a single-layer image in the registry: "DIGEST SIZE"
@@ -70,8 +83,49 @@ layer_of() { # REPO
   [ "${#lines[@]}" -eq 1 ]
   cmp "${lines[0]}/bin/busybox" /bin/busybox
   [ "$(readlink "${lines[0]}/bin/sh")" = busybox ]
-  store_has_no_debris() { [ -z "$(ls -A "$ROOT/images/tmp")" ] && [ -z "$(ls -A "$ROOT/images/partial")" ]; }
-  store_has_no_debris
+  [ -z "$(ls -A "$ROOT/images/tmp")" ] && [ -z "$(ls -A "$ROOT/images/partial")" ]
+  # again: the blobs come from the store, only the manifest is fetched
+  run cellctl image pull "$REG/test/busybox:latest"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"pulled $REG/test/busybox:latest: 0 bytes fetched"* ]]
+}
+
+@test "pull: Docker v2 schema 2 manifests and manifest lists" {
+  local m
+  m=$(manifest test/docker latest)
+  [ "$(jq -r .mediaType <<<"$m")" = application/vnd.docker.distribution.manifest.v2+json ]
+  run cellctl image pull "$REG/test/docker"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "sha256:$(printf '%s' "$m" | sha256sum | cut -d' ' -f1)" ]
+  run "$PULL_LAYERS" "$ROOT" "$REG/test/docker:latest"
+  [ "$status" -eq 0 ]
+  cmp "${lines[0]}/bin/busybox" /bin/busybox
+  m=$(manifest test/dockerlist latest)
+  [ "$(jq -r .mediaType <<<"$m")" = application/vnd.docker.distribution.manifest.list.v2+json ]
+  run cellctl image pull "$REG/test/dockerlist"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # the list's entry for this machine
+  local arch
+  case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+  [ "${lines[-1]}" = "$(jq -r --arg a "$arch" '.manifests[] | select(.platform.architecture == $a and .platform.os == "linux") | .digest' <<<"$m")" ]
+}
+
+@test "pull: two concurrent pulls of one image into one store both succeed" {
+  local p1 p2
+  "$CELLCTL" --root "$ROOT" image pull "$REG/test/busybox" >"$BATS_TEST_TMPDIR/1.out" 2>&1 &
+  p1=$!
+  "$CELLCTL" --root "$ROOT" image pull "$REG/test/busybox" >"$BATS_TEST_TMPDIR/2.out" 2>&1 &
+  p2=$!
+  wait $p1 || { cat "$BATS_TEST_TMPDIR/1.out"; false; }
+  wait $p2 || { cat "$BATS_TEST_TMPDIR/2.out"; false; }
+  [ "$(tail -n1 "$BATS_TEST_TMPDIR/1.out")" = "$(cat "$IMG/bb.digest")" ]
+  [ "$(tail -n1 "$BATS_TEST_TMPDIR/2.out")" = "$(cat "$IMG/bb.digest")" ]
+  [ "$(jq '.manifests | length' "$ROOT/images/index.json")" = 1 ]
+  [ -z "$(ls -A "$ROOT/images/tmp")" ] && [ -z "$(ls -A "$ROOT/images/partial")" ]
+  cmp "$("$PULL_LAYERS" "$ROOT" "$REG/test/busybox:latest")/bin/busybox" /bin/busybox
 }
 
 @test "pull: by digest, named with --name; an unknown digest is a 404 naming the URL" {

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <stdlib.h>
 
@@ -160,6 +163,27 @@ static int open_dir_at(int dirfd, const char *name, const char *what, struct cel
   return fd;
 }
 
+/* Partial blobs nobody resumed for a week (and nobody holds) go. */
+#define PARTIAL_MAX_AGE (7 * 24 * 3600)
+static void prune_partials(int partialfd) {
+  int fd = dup(partialfd);
+  if (fd < 0) return;
+  cleanup_closedir DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return;
+  }
+  struct dirent *de;
+  time_t now = time(NULL);
+  while ((de = readdir(d))) {
+    struct stat st;
+    if (strncmp(de->d_name, "sha256-", 7) || fstatat(partialfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (!S_ISREG(st.st_mode) || now - st.st_mtime < PARTIAL_MAX_AGE) continue;
+    cleanup_close int f = openat(partialfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f >= 0 && flock(f, LOCK_EX | LOCK_NB) == 0) unlinkat(partialfd, de->d_name, 0);
+  }
+}
+
 /* Try each endpoint (mirrors in order, then the registry); the last one's error stands. */
 static int pull_endpoints(struct pull *p, const struct img_registry_conf *rc, struct cell_err *err) {
   for (int i = 0; i < rc->n; i++) {
@@ -192,6 +216,7 @@ int img_pull(const char *root, const char *refstr, const struct img_pull_opts *o
   int ret = -1;
   p.partialfd = open_dir_at(s->dirfd, "partial", "the store's partial/ dir", err);
   if (p.partialfd < 0 || img_stage_new(s, &st, err) < 0) goto out;
+  prune_partials(p.partialfd);
   int b = open_dir_at(st.fd, "blobs", "staging blobs", err);
   if (b < 0) goto out;
   p.stage_blobs = open_dir_at(b, "sha256", "staging blobs/sha256", err);

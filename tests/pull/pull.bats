@@ -243,3 +243,15 @@ layer_of() { # REPO
   [ "$status" -eq 0 ]
   [[ $output == *"registries.conf"* ]]
 }
+
+@test "pull: partial blobs left for a week are pruned, recent ones kept for resuming" {
+  local old=sha256-$(printf old | sha256sum | cut -d' ' -f1) new=sha256-$(printf new | sha256sum | cut -d' ' -f1)
+  mkdir -p "$ROOT/images/partial"
+  echo stale >"$ROOT/images/partial/$old"
+  touch -d '8 days ago' "$ROOT/images/partial/$old"
+  echo recent >"$ROOT/images/partial/$new"
+  run cellctl image pull "$REG/test/busybox"
+  [ "$status" -eq 0 ]
+  [ ! -e "$ROOT/images/partial/$old" ]
+  [ -e "$ROOT/images/partial/$new" ]
+}

@@ -45,7 +45,30 @@ const char *img_entry_name(const cJSON *e) {
 }
 
 /* name (normalized) -> digest; or an id / id prefix (at least 4 hex). */
+static int resolve_one(struct img_store *s, const char *ref, char digest[72], struct cell_err *err);
+
+/* A short name also matches as podman and docker spell it: localhost/NAME, docker.io/[library/]NAME. */
 int img_resolve(struct img_store *s, const char *ref, char digest[72], struct cell_err *err) {
+  if (resolve_one(s, ref, digest, err) == 0) return 0;
+  if (err->errnum != ENOENT || !strncmp(ref, "sha256:", 7)) return -1;
+  const char *slash = strchr(ref, '/');
+  if (slash && (memchr(ref, '.', (size_t)(slash - ref)) || memchr(ref, ':', (size_t)(slash - ref)) ||
+                !strncmp(ref, "localhost/", 10)))
+    return -1; /* already names its registry */
+  struct cell_err first = *err;
+  static const char *prefixes[] = {"localhost/", "docker.io/", "docker.io/library/"};
+  for (size_t i = 0; i < 3; i++) {
+    char alt[300];
+    if (i == 2 && slash) break;
+    if (snprintf(alt, sizeof alt, "%s%s", prefixes[i], ref) >= (int)sizeof alt) break;
+    struct cell_err e2;
+    if (resolve_one(s, alt, digest, &e2) == 0) return 0;
+  }
+  *err = first;
+  return -1;
+}
+
+static int resolve_one(struct img_store *s, const char *ref, char digest[72], struct cell_err *err) {
   cJSON *ix = img_index_load(s, err);
   if (!ix) return -1;
   char norm[300] = "";

@@ -223,12 +223,15 @@ int img_pull(const char *root, const char *refstr, const struct img_pull_opts *o
   close(b);
   if (p.stage_blobs < 0 || pull_endpoints(&p, &rc, err) < 0 || write_layout(&p, st.fd, err) < 0) goto out;
   if (o->name) snprintf(name, sizeof name, "%s", o->name);
-  else if (*ref.tag && !*ref.digest) img_ref_familiar(&ref, name, sizeof name);
+  else if (*ref.tag && !*ref.digest) img_ref_canonical(&ref, name, sizeof name);
   if (img_import_layout(s, st.fd, p.manifest_digest, (o->name || (*ref.tag && !*ref.digest)) ? name : NULL, id,
                         err) < 0)
     goto out;
   snprintf(id_out, id_size, "%s", id);
-  if (!o->quiet) fprintf(stderr, "pulled %s: %lld bytes fetched\n", refstr, (long long)p.fetched);
+  if (!o->quiet) {
+    img_ref_familiar(&ref, name, sizeof name);
+    fprintf(stderr, "pulled %s: %lld bytes fetched\n", name, (long long)p.fetched);
+  }
   ret = 0;
 out:
   if (ret < 0) cell_error_wrap(err, "pull %s", refstr);

@@ -53,6 +53,9 @@ int img_ref_parse(const char *s, struct img_ref *ref, struct cell_err *err);
 const char *img_ref_api_host(const struct img_ref *ref);
 /* The familiar name: "busybox:latest", "127.0.0.1:5000/a/b:t", "a/b@sha256:..". */
 void img_ref_familiar(const struct img_ref *ref, char *buf, size_t size);
+/* The full name a pulled image gets, as podman spells it: "docker.io/library/busybox:latest"
+ * (the store resolves "busybox" to it), "127.0.0.1:5000/a/b:t". */
+void img_ref_canonical(const struct img_ref *ref, char *buf, size_t size);
 /* localhost, 127.0.0.0/8 or [::1], with or without a port. */
 bool img_host_is_local(const char *hostport);
 
@@ -130,7 +133,7 @@ int img_registry_get_blob(struct img_registry *r, const char *digest, int64_t si
 /* ---- the verbs' work ---------------------------------------------------- */
 
 struct img_pull_opts {
-  const char *name;     /* --name, or NULL for the reference's familiar name */
+  const char *name;     /* --name, or NULL: the reference's canonical name (none for a digest) */
   bool insecure;        /* --insecure: plain HTTP allowed */
   const char *conf;     /* registries.conf path, or NULL for ROOT/registries.conf */
   bool quiet;           /* no progress lines on stderr */

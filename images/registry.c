@@ -163,6 +163,11 @@ void img_ref_familiar(const struct img_ref *ref, char *buf, size_t size) {
            *ref->digest ? "@" : ":", *ref->digest ? ref->digest : ref->tag);
 }
 
+void img_ref_canonical(const struct img_ref *ref, char *buf, size_t size) {
+  snprintf(buf, size, "%s/%s%s%s%s%s", ref->registry, ref->repository, *ref->tag ? ":" : "", ref->tag,
+           *ref->digest ? "@" : "", ref->digest);
+}
+
 bool img_host_is_local(const char *hp) {
   size_t n = strlen(hp);
   const char *colon = strrchr(hp, ':');

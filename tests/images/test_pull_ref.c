@@ -31,6 +31,11 @@ static void ok_ref(const char *s, const char *reg, const char *repo, const char 
   img_ref_familiar(&r, buf, sizeof buf);
   snprintf(name, sizeof name, "%s familiar name", s);
   CHECK_STR(buf, familiar, name);
+  char canon[700];
+  snprintf(want, sizeof want, "%s/%s%s%s%s%s", reg, repo, *tag ? ":" : "", tag, *dig ? "@" : "", dig);
+  img_ref_canonical(&r, canon, sizeof canon);
+  snprintf(name, sizeof name, "%s canonical name", s);
+  CHECK_STR(canon, want, name);
 }
 
 static void bad_ref(const char *s, const char *needle) {

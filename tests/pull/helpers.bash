@@ -72,7 +72,8 @@ YML
   "$REG": {"username": "$REG_USER", "password": "$REG_PASS"},
   "$PROXY": {"username": "$REG_USER", "password": "$REG_PASS"},
   "h-pull.invalid": {"mirrors": ["http://127.0.0.1:1", "http://$REG"],
-                     "username": "$REG_USER", "password": "$REG_PASS"}}}
+                     "username": "$REG_USER", "password": "$REG_PASS"},
+  "docker.io": {"mirrors": ["http://$REG"], "username": "$REG_USER", "password": "$REG_PASS"}}}
 JSON
 }
 

@@ -220,6 +220,13 @@ layer_of() { # REPO
   [[ $output == *"mirror http://127.0.0.1:1 failed"* ]]
   [ "${lines[-1]}" = "$(cat "$IMG/bb.digest")" ]
   "$PULL_LAYERS" "$ROOT" h-pull.invalid/test/busybox:latest | grep -q .
+  # a docker.io name through its mirror: stored as docker.io/test/busybox:latest, found by its short name
+  run cellctl image pull test/busybox
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ $output == *"pulled test/busybox:latest"* ]]
+  cellctl --json image ls | jq -e '.[].names[] | select(. == "docker.io/test/busybox:latest")'
+  "$PULL_LAYERS" "$ROOT" test/busybox | grep -q .
   # a config that is not JSON is an error naming the file
   echo '{"registries": [' >"$BATS_TEST_TMPDIR/bad.conf"
   CELL_REGISTRIES_CONF=$BATS_TEST_TMPDIR/bad.conf run cellctl image pull "$REG/test/busybox"

@@ -187,7 +187,7 @@ static void prune_partials(int partialfd) {
 /* Try each endpoint (mirrors in order, then the registry); the last one's error stands. */
 static int pull_endpoints(struct pull *p, const struct img_registry_conf *rc, struct cell_err *err) {
   for (int i = 0; i < rc->n; i++) {
-    struct img_registry *r = img_registry_new(p->ref, &rc->ep[i], rc->username, rc->password, err);
+    struct img_registry *r = img_registry_new(p->ref, &rc->ep[i], rc, err);
     if (!r) return -1;
     int ok = pull_from(p, r, err);
     img_registry_free(r);

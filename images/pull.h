@@ -16,10 +16,14 @@
  * Mirrors and credentials: ROOT/registries.conf (JSON), e.g.
  *   {"registries": {
  *      "docker.io":      {"mirrors": ["http://127.0.0.1:5000", "mirror.example.org"]},
- *      "reg.example:5000": {"insecure": true, "username": "u", "password": "p"}}}
+ *      "reg.example:5000": {"insecure": true, "username": "u", "password": "p"},
+ *      "reg.internal": {"ca": "/etc/ssl/reg-ca.pem"}}}
  * For registry X a pull tries X's mirrors in order, then X itself.  A mirror
  * is "host[:port]" (HTTPS, or HTTP for a localhost one) or a URL with its
- * scheme; "insecure": true lets X (and its mirrors) be reached over HTTP.
+ * scheme; "insecure": true lets X (and its mirrors) be reached over HTTP;
+ * "ca" is a PEM bundle that verifies X's and its mirrors' TLS certificates
+ * (instead of the system's CAs); username/password are sent as Basic auth to
+ * X's token endpoint (or to X when it asks for Basic).
  * CELL_REGISTRIES_CONF names another file. */
 #ifndef CELL_IMAGES_PULL_H
 #define CELL_IMAGES_PULL_H
@@ -100,6 +104,7 @@ struct img_registry_conf {
   int n;
   char username[256];
   char password[256];
+  char ca_file[1024]; /* "ca": PEM CA bundle to verify the registry's (and mirrors') TLS with */
 };
 /* The endpoints to try for ref's registry, from the config file at path (a
  * missing file is no mirrors). insecure: the --insecure option. */
@@ -110,7 +115,7 @@ int img_registry_conf_load(const char *path, const struct img_ref *ref, bool ins
 
 struct img_registry;
 struct img_registry *img_registry_new(const struct img_ref *ref, const struct img_endpoint *ep,
-                                      const char *username, const char *password, struct cell_err *err);
+                                      const struct img_registry_conf *rc, struct cell_err *err);
 void img_registry_free(struct img_registry *r);
 
 /* GET /v2/REPO/manifests/REFERENCE (tag or digest), any of the Docker and OCI

@@ -379,6 +379,7 @@ int img_registry_conf_load(const char *path, const struct img_ref *ref, bool ins
     }
   if (!rc_) rc_ = copy_cred(reg, "username", rc->username, sizeof rc->username, path, ref->registry, err);
   if (!rc_) rc_ = copy_cred(reg, "password", rc->password, sizeof rc->password, path, ref->registry, err);
+  if (!rc_) rc_ = copy_cred(reg, "ca", rc->ca_file, sizeof rc->ca_file, path, ref->registry, err);
   if (!rc_) rc_ = add_endpoint(rc, where, img_ref_api_host(ref), reg_insecure, false, err);
   cJSON_Delete(json);
   return rc_;
@@ -398,6 +399,7 @@ struct img_registry {
   bool http_ok;    /* plain HTTP allowed (--insecure, localhost) */
   char *auth;      /* "Authorization: ..." header, or NULL */
   char user[256], pass[256];
+  char ca_file[1024]; /* verify TLS with this bundle, or "" for the system's */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -464,7 +466,7 @@ static size_t on_body(char *buf, size_t sz, size_t nitems, void *ud) {
 }
 
 struct img_registry *img_registry_new(const struct img_ref *ref, const struct img_endpoint *ep,
-                                      const char *username, const char *password, struct cell_err *err) {
+                                      const struct img_registry_conf *rc, struct cell_err *err) {
   static bool inited;
   if (!inited) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
@@ -483,8 +485,9 @@ struct img_registry *img_registry_new(const struct img_ref *ref, const struct im
   snprintf(r->repo, sizeof r->repo, "%s", ref->repository);
   snprintf(r->name, sizeof r->name, "%s/%s", ref->registry, ref->repository);
   r->http_ok = !strncmp(ep->base, "http://", 7);
-  snprintf(r->user, sizeof r->user, "%s", username ? username : "");
-  snprintf(r->pass, sizeof r->pass, "%s", password ? password : "");
+  snprintf(r->user, sizeof r->user, "%s", rc->username);
+  snprintf(r->pass, sizeof r->pass, "%s", rc->password);
+  snprintf(r->ca_file, sizeof r->ca_file, "%s", rc->ca_file);
   return r;
 }
 
@@ -538,6 +541,7 @@ static int perform(struct img_registry *r, const char *url, const char *accept, 
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+  if (*r->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
   r->errbuf[0] = '\0';
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(h);
@@ -569,8 +573,14 @@ static int token_sink(void *ctx, struct resp *rs, const char *buf, size_t n) {
 
 /* The bearer token flow: GET realm?service=&scope= (Basic auth when credentials are set). */
 static int fetch_token(struct img_registry *r, const struct img_challenge *ch, struct cell_err *err) {
-  if (strncmp(ch->realm, "https://", 8) && !(r->http_ok && !strncmp(ch->realm, "http://", 7)))
+  bool http_realm = !strncmp(ch->realm, "http://", 7);
+  char host[300] = "";
+  if (http_realm) snprintf(host, sizeof host, "%.*s", (int)strcspn(ch->realm + 7, "/?#"), ch->realm + 7);
+  /* an HTTP realm only for an insecure registry, or on this machine */
+  if (strncmp(ch->realm, "https://", 8) && !(http_realm && (r->http_ok || img_host_is_local(host))))
     return cell_error(err, 0, "%s: token realm %s is not HTTPS (--insecure allows HTTP)", r->name, ch->realm);
+  bool http_saved = r->http_ok;
+  if (http_realm) r->http_ok = true; /* perform()'s protocol list, for this request */
   char scope[600];
   if (*ch->scope) snprintf(scope, sizeof scope, "%s", ch->scope);
   else snprintf(scope, sizeof scope, "repository:%s:pull", r->repo);
@@ -586,6 +596,7 @@ static int fetch_token(struct img_registry *r, const struct img_challenge *ch, s
   cleanup_strbuf struct strbuf body = STRBUF_INIT(1 << 20);
   struct resp rs = {.sink = token_sink, .ctx = &body, .errbody = STRBUF_INIT(4096)};
   int rc = perform(r, url, "Accept: application/json", NULL, basic, &rs, err);
+  r->http_ok = http_saved;
   char detail[300];
   err_detail(&rs, detail, sizeof detail);
   strbuf_free(&rs.errbody);

@@ -45,7 +45,9 @@ CELLCTL_VERB(image_pull, "image pull",
              "    --insecure  allow plain HTTP (always allowed for localhost/127.0.0.1)\n"
              "    mirrors and credentials: ROOT/registries.conf (or $CELL_REGISTRIES_CONF), JSON:\n"
              "      {\"registries\": {\"docker.io\": {\"mirrors\": [\"mirror.example:5000\"]},\n"
-             "                      \"reg.example\": {\"insecure\": true, \"username\": \"u\", \"password\": \"p\"}}}",
+             "                      \"reg.example\": {\"insecure\": true, \"username\": \"u\", \"password\": \"p\"},\n"
+             "                      \"reg.internal\": {\"ca\": \"/etc/ssl/reg-ca.pem\"}}}\n"
+             "    for a registry its mirrors are tried in order, then the registry itself",
              "pull an image from an OCI/Docker registry into the store (interrupted downloads resume)",
              cmd_image_pull)
 

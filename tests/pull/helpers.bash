@@ -3,14 +3,16 @@
 # made here with openssl), and a throttling TCP proxy in front of it
 # (tests/pull/slowproxy.py) for the interrupted-download test.  All three are
 # started by start_registry (setup_file) and stopped by pid in stop_registry.
-# Ports are h-pull's own: 35100 registry, 35101 tokens, 35102 proxy.
+# A second docker-registry on the same storage serves HTTPS (a certificate
+# for IP 127.0.0.1 made here).  Ports are h-pull's own: 35100 registry,
+# 35101 tokens, 35102 proxy, 35103 the HTTPS registry.
 
 PULL_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 CELL=${CELL:-$PULL_TOP/build/cell}
 CELLCTL=${CELLCTL:-$(dirname "$CELL")/cellctl}
 PULL_LAYERS=${PULL_LAYERS:-$PULL_TOP/build/tools/pull_layers}
-REG_PORT=35100 TOK_PORT=35101 PROXY_PORT=35102
-REG=127.0.0.1:$REG_PORT PROXY=127.0.0.1:$PROXY_PORT
+REG_PORT=35100 TOK_PORT=35101 PROXY_PORT=35102 TLS_PORT=35103
+REG=127.0.0.1:$REG_PORT PROXY=127.0.0.1:$PROXY_PORT TLSREG=127.0.0.1:$TLS_PORT
 REG_USER=alice REG_PASS=s3cret-h-pull
 # bytes per second through the proxy: a 24 MiB layer takes ~8 s
 PROXY_RATE=3145728
@@ -30,11 +32,13 @@ wait_port() { # PORT PID
 start_registry() {
   export REGDIR=$BATS_FILE_TMPDIR/registry-h-pull
   mkdir -p "$REGDIR/data"
-  for p in $REG_PORT $TOK_PORT $PROXY_PORT; do
+  for p in $REG_PORT $TOK_PORT $PROXY_PORT $TLS_PORT; do
     port_free "$p" || { echo "port $p is in use" >&2; return 1; }
   done
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$REGDIR/token.key" -out "$REGDIR/token.crt" \
     -days 2 -subj /CN=h-pull-token 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$REGDIR/tls.key" -out "$REGDIR/tls.crt" \
+    -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
   cat >"$REGDIR/config.yml" <<YML
 version: 0.1
 log:
@@ -55,8 +59,12 @@ auth:
     issuer: h-pull-issuer
     rootcertbundle: $REGDIR/token.crt
 YML
+  sed -e "s|addr: $REG|addr: $TLSREG\\n  tls:\\n    certificate: $REGDIR/tls.crt\\n    key: $REGDIR/tls.key|" \
+    "$REGDIR/config.yml" | sed 's/\\n/\n/g' >"$REGDIR/tls.yml"
   docker-registry serve "$REGDIR/config.yml" >"$REGDIR/registry.log" 2>&1 &
   echo $! >"$REGDIR/registry.pid"
+  docker-registry serve "$REGDIR/tls.yml" >"$REGDIR/tlsreg.log" 2>&1 &
+  echo $! >"$REGDIR/tlsreg.pid"
   python3 "$PULL_TOP/tests/pull/token_server.py" $TOK_PORT "$REGDIR/token.key" "$REGDIR/token.crt" \
     h-pull-issuer h-pull-registry "$REG_USER:$REG_PASS" "$REGDIR/token.log" >"$REGDIR/token.out" 2>&1 &
   echo $! >"$REGDIR/token.pid"
@@ -66,6 +74,7 @@ YML
   wait_port $REG_PORT "$(cat "$REGDIR/registry.pid")" || { cat "$REGDIR/registry.log" >&2; return 1; }
   wait_port $TOK_PORT "$(cat "$REGDIR/token.pid")" || { cat "$REGDIR/token.out" >&2; return 1; }
   wait_port $PROXY_PORT "$(cat "$REGDIR/proxy.pid")" || { cat "$REGDIR/proxy.out" >&2; return 1; }
+  wait_port $TLS_PORT "$(cat "$REGDIR/tlsreg.pid")" || { cat "$REGDIR/tlsreg.log" >&2; return 1; }
   # registries.conf: the credentials for the registry, the proxy and a mirrored name
   cat >"$REGDIR/registries.conf" <<JSON
 {"registries": {
@@ -73,13 +82,15 @@ YML
   "$PROXY": {"username": "$REG_USER", "password": "$REG_PASS"},
   "h-pull.invalid": {"mirrors": ["http://127.0.0.1:1", "http://$REG"],
                      "username": "$REG_USER", "password": "$REG_PASS"},
-  "docker.io": {"mirrors": ["http://$REG"], "username": "$REG_USER", "password": "$REG_PASS"}}}
+  "docker.io": {"mirrors": ["http://$REG"], "username": "$REG_USER", "password": "$REG_PASS"},
+  "h-pull-tls.invalid": {"mirrors": ["https://$TLSREG"], "ca": "$REGDIR/tls.crt",
+                         "username": "$REG_USER", "password": "$REG_PASS"}}}
 JSON
 }
 
 stop_registry() {
   local f pid
-  for f in registry token proxy; do
+  for f in registry tlsreg token proxy; do
     pid=$(cat "$REGDIR/$f.pid" 2>/dev/null) || continue
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null

@@ -234,6 +234,20 @@ layer_of() { # REPO
   [[ $output == *"$BATS_TEST_TMPDIR/bad.conf: not valid JSON"* ]]
 }
 
+@test "pull: over HTTPS, verified with the CA that registries.conf names" {
+  run cellctl image pull h-pull-tls.invalid/test/busybox
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "$(cat "$IMG/bb.digest")" ]
+  grep -q '"GET /v2/test/busybox/manifests/latest HTTP/2.0" 200' "$REGDIR/tlsreg.log"
+  # without the CA the certificate is refused, and the error names the URL
+  jq 'del(.registries["h-pull-tls.invalid"].ca)' "$REGDIR/registries.conf" >"$BATS_TEST_TMPDIR/noca.conf"
+  CELL_REGISTRIES_CONF=$BATS_TEST_TMPDIR/noca.conf run cellctl image pull h-pull-tls.invalid/test/busybox:x
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ $output == *"mirror https://$TLSREG failed"*"GET https://$TLSREG/v2/test/busybox/manifests/x"*"certificate"* ]]
+}
+
 @test "pull: bad references and usage are refused, naming the fault" {
   run cellctl image pull "$REG/Test/busybox"
   [ "$status" -eq 1 ]

@@ -53,7 +53,7 @@ static void conf_tests(void) {
   int fd = mkstemp(path);
   const char *text = "{\"registries\": {\"docker.io\": {\"mirrors\": [\"mirror.example:5000\", "
                      "\"http://127.0.0.1:5999/\"]}, \"reg.example\": {\"insecure\": true, \"username\": \"u\", "
-                     "\"password\": \"p\"}, \"bad.example\": {\"mirrors\": [\"http://far.example\"]}}}";
+                     "\"password\": \"p\", \"ca\": \"/etc/ca.pem\"}, \"badca.example\": {\"ca\": 1}, \"bad.example\": {\"mirrors\": [\"http://far.example\"]}}}";
   CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), "write a registries.conf");
   close(fd);
   struct img_ref r;
@@ -70,6 +70,10 @@ static void conf_tests(void) {
   CHECK_STR(rc.ep[0].base, "http://reg.example", "\"insecure\": true means HTTP");
   CHECK_STR(rc.username, "u", "username from the config");
   CHECK_STR(rc.password, "p", "password from the config");
+  CHECK_STR(rc.ca_file, "/etc/ca.pem", "CA bundle from the config");
+  img_ref_parse("badca.example/x", &r, &err);
+  CHECK(img_registry_conf_load(path, &r, false, &rc, &err) == -1 && strstr(err.msg, "registries.badca.example.ca"),
+        "a \"ca\" that is not a string is refused, naming the key");
   img_ref_parse("bad.example/x", &r, &err);
   CHECK(img_registry_conf_load(path, &r, false, &rc, &err) == -1 && strstr(err.msg, "plain HTTP") &&
             strstr(err.msg, "registries.bad.example"),

@@ -175,13 +175,18 @@ layer_of() { # REPO
   have=$(stat -c %s "$partial")
   echo "killed at $have of $size bytes"
   [ "$have" -ge $((size / 3)) ] && [ "$have" -lt "$size" ]
-  sleep 0.5 # the proxy logs the cut connection
+  # the proxy logs the cut connection (at least what the file holds) before the count restarts
+  for i in $(seq 100); do
+    awk -v h="$have" '$1 >= h {f = 1} END {exit !f}' "$REGDIR/proxy.log" && break
+    sleep 0.1
+  done
   : >"$REGDIR/proxy.log"
   run cellctl image pull "$PROXY/test/big"
   echo "$output"
   [ "$status" -eq 0 ]
   [[ $output == *"resuming layer 1 $digest at $have of $size bytes"* ]]
-  sleep 0.5
+  for i in $(seq 100); do [ -s "$REGDIR/proxy.log" ] && break; sleep 0.1; done
+  sleep 0.3
   sent=$(awk '{s += $1} END {print s + 0}' "$REGDIR/proxy.log")
   remaining=$((size - have))
   echo "the proxy sent $sent bytes for the second pull; $remaining were missing"

@@ -1,4 +1,4 @@
-/* netfw - drives netns/nft, netns/tc and netns/dns for tests/nft/*.bats,
+/* netfw - drives netns/nft, netns/tc and netns/dns for the bats files in tests/nft/,
  * independently of the network store:
  *   netfw render|apply TABLE STATE.json     STATE: {"networks":[{"name","bridge","subnet4","subnet6","nat","routed"}],
  *                                                   "endpoints":[{"network","ifname","addrs":[...]}],

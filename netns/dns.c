@@ -64,7 +64,7 @@ static unsigned long long proc_start_time(pid_t pid, char *state) {
   if (!p) return 0;
   if (state) *state = p[2];
   unsigned long long v = 0;
-  for (int field = 3; *p; p++)
+  for (int field = 2; *p; p++)
     if (*p == ' ' && ++field == 22) {
       v = strtoull(p + 1, NULL, 10);
       break;

@@ -68,8 +68,8 @@ struct netns_attach_opts {
   const char *netns_path;
   const char *ip;       /* static IPv4 (no prefix), or NULL: allocated from subnet4 if any */
   const char *ip6;      /* static IPv6, or NULL: allocated from subnet6 if any */
-  uint64_t rate_in;     /* bytes/s into the environment, 0: unlimited */
-  uint64_t rate_out;    /* bytes/s out of the environment, 0: unlimited */
+  uint64_t rate_in;     /* bits/s into the environment, 0: unlimited (netns_rate_parse, tc.h) */
+  uint64_t rate_out;    /* bits/s out of the environment, 0: unlimited */
   const char *endpoint; /* endpoint name, or NULL: "e" + the namespace's inode */
   const char *ifname;   /* the interface inside, or NULL: first free ethN */
   const char *hostname; /* registered with the network's resolver, or NULL */
@@ -142,7 +142,22 @@ int netns_hook(pid_t init_pid, int netns_fd, void *data, struct cell_err *err);
 int netns_doctor(void (*report)(const char *severity, const char *text, void *data), void *data,
                  struct cell_err *err);
 
-/* "10mbit", "512kbit", "1gbit", "100kbps" (bytes), "1000" (bytes/s) -> bytes/s. */
-int netns_parse_rate(const char *s, uint64_t *bytes_per_s, struct cell_err *err);
+/* Port forwards, kept in ROOT/net/forwards.json; add and rm re-apply cell's
+ * nft table (nft.h) with every network, endpoint and forward.  A forward is
+ * keyed by (proto, family, host_port). */
+struct netns_forward {
+  char proto[4];                   /* "tcp" or "udp" */
+  int family;                      /* 4 or 6 */
+  unsigned host_port;
+  char addr[NETNS_ADDR_MAX];       /* the environment's address */
+  unsigned port;
+  char network[NETNS_NAME_MAX + 1]; /* the network addr is on, or "" */
+};
+int netns_forward_add(const char *root, const struct netns_forward *f, struct cell_err *err);
+/* ENOENT when there is no such forward. */
+int netns_forward_rm(const char *root, const char *proto, int family, unsigned host_port, struct cell_err *err);
+int netns_forward_list(const char *root, struct netns_forward **out, size_t *n, struct cell_err *err);
+/* Re-apply cell's nft table from the store (after a reboot, or by tests). */
+int netns_firewall_sync(const char *root, struct cell_err *err);
 
 #endif

@@ -157,11 +157,16 @@ static int host_side(struct store *st, struct nl *nl, const struct netns_network
     if (net->parent[0]) {
       int pidx = nl_link_index(nl, net->parent, err);
       if (pidx <= 0) return pidx < 0 ? -1 : cell_error(err, ENODEV, "parent interface %s is missing", net->parent);
+      char key[128];
       if (a6.family) {
-        char key[128];
         snprintf(key, sizeof key, "net/ipv6/conf/%s/proxy_ndp", net->parent);
         if (nl_sysctl_write(key, "1", err) < 0) return -1;
+        snprintf(key, sizeof key, "net/ipv6/neigh/%s/proxy_delay", net->parent);
+        if (nl_sysctl_write(key, "0", err) < 0) return -1;
       }
+      /* answer proxied ARP at once, not after up to 0.8 s */
+      snprintf(key, sizeof key, "net/ipv4/neigh/%s/proxy_delay", net->parent);
+      if (a4.family && nl_sysctl_write(key, "0", err) < 0) return -1;
       if (a4.family && nl_proxy_add(nl, pidx, &a4, err) < 0) return -1;
       if (a6.family && nl_proxy_add(nl, pidx, &a6, err) < 0) return -1;
     }

@@ -27,9 +27,9 @@ static int net_create(int argc, char **argv) {
   struct netns_network n = {0};
   bool typed = false;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch (c) {
       case 't':
         if (!strcmp(optarg, "bridge")) n.type = NETNS_BRIDGE;
@@ -95,9 +95,9 @@ static int net_ls(int argc, char **argv) {
   static const struct option lo[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
   bool json = cg.json;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     if (c == 'j') json = true;
     else return cellctl_usage("net ls", "unknown option %s", argv[optind - 1]);
   }
@@ -175,9 +175,9 @@ static int net_attach(int argc, char **argv) {
   struct cell_err err = {0};
   bool json = cg.json;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch (c) {
       case 'N': o.netns_path = optarg; break;
       case 'p': if (parse_pid("net attach", optarg, &o.pid)) return 2; break;
@@ -225,9 +225,9 @@ static int net_detach(int argc, char **argv) {
   const char *path = NULL, *name = NULL;
   pid_t pid = 0;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch (c) {
       case 'N': path = optarg; break;
       case 'p': if (parse_pid("net detach", optarg, &pid)) return 2; break;

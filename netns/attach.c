@@ -226,13 +226,13 @@ static int plan_endpoint(struct nl *host, struct nl *in, const struct netns_netw
   else snprintf(e->name, sizeof e->name, "e%" PRIu64, (uint64_t)sb->st_ino);
   if (netns_name_check("--name", o->endpoint && *o->endpoint ? o->endpoint : e->name, err) < 0) return -1;
   if (o->hostname) snprintf(e->hostname, sizeof e->hostname, "%s", o->hostname);
-  for (size_t i = 0; i < n; i++) {
-    if (!strcmp(l[i].ep.name, e->name))
-      return cell_error(err, EEXIST, "endpoint %s exists already on network %s", e->name, net->name);
+  for (size_t i = 0; i < n; i++)
     if (l[i].ep.netns_ino == (uint64_t)sb->st_ino && l[i].ep.netns_dev == (uint64_t)sb->st_dev)
       return cell_error(err, EEXIST, "this network namespace is attached to network %s already (endpoint %s)",
                         net->name, l[i].ep.name);
-  }
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(l[i].ep.name, e->name))
+      return cell_error(err, EEXIST, "endpoint %s exists already on network %s", e->name, net->name);
   e->netns_ino = (uint64_t)sb->st_ino;
   e->netns_dev = (uint64_t)sb->st_dev;
   e->mtu = net->mtu;

@@ -41,10 +41,14 @@ int ep_teardown(struct nl *nl, const struct netns_network *net, const struct lea
   return r;
 }
 
-/* After leases changed: the nft table and the resolver follow. */
-static int after_change(struct store *st, const struct netns_network *net, struct cell_err *err) {
-  if (fw_sync(st, err) < 0) return -1;
-  return dns_sync(st, net, err);
+/* After endpoints were torn down: the nft table (which leaves out endpoints
+ * whose link is gone, so the old lease file is fine for it), the resolver,
+ * and last the lease file, l[0..n).  Killed anywhere before the save, the
+ * old leases stay and the next repair does it all again. */
+static int commit(struct store *st, const struct netns_network *net, const struct lease *l, size_t n,
+                  struct cell_err *err) {
+  if (fw_sync(st, err) < 0 || dns_sync(st, net, l, n, err) < 0) return -1;
+  return store_leases_save(st, net->name, l, n, err);
 }
 
 int repair_locked(struct store *st, struct nl *nl, const struct netns_network *net, bool *changed,
@@ -66,9 +70,9 @@ int repair_locked(struct store *st, struct nl *nl, const struct netns_network *n
       l[k++] = l[i];
     }
   }
-  if (k != n && store_leases_save(st, net->name, l, k, err) < 0) goto fail;
+  if (*changed && commit(st, net, l, k, err) < 0) goto fail;
   free(l);
-  return *changed ? after_change(st, net, err) : 0;
+  return 0;
 fail:
   free(l);
   return -1;
@@ -307,16 +311,14 @@ static int attach_locked(struct store *st, struct nl *host, const struct netns_a
     struct cell_err e2 = {0};
     if (!err->msg[0]) cell_error(err, ENODEV, "veth %s vanished", me->ep.host_ifname);
     ep_teardown(host, &net, me, &e2);
-    store_leases_save(st, net.name, l, n, &e2);
-    after_change(st, &net, &e2);
+    commit(st, &net, l, n, &e2);
     goto out;
   }
   me->state = LEASE_ATTACHED;
-  if (store_leases_save(st, net.name, l, n + 1, err) < 0 || dns_sync(st, &net, err) < 0) {
+  if (dns_sync(st, &net, l, n + 1, err) < 0 || store_leases_save(st, net.name, l, n + 1, err) < 0) {
     struct cell_err e2 = {0};
     ep_teardown(host, &net, me, &e2);
-    store_leases_save(st, net.name, l, n, &e2);
-    after_change(st, &net, &e2);
+    commit(st, &net, l, n, &e2);
     goto out;
   }
   if (out) *out = me->ep;
@@ -358,9 +360,8 @@ static int detach_matching(struct store *st, struct nl *nl, const struct netns_n
       l[k++] = l[i];
     }
   }
-  if (found && store_leases_save(st, net->name, l, k, r ? &(struct cell_err){0} : err) < 0) r = -1;
+  if (found && commit(st, net, l, k, r ? &(struct cell_err){0} : err) < 0) r = -1;
   free(l);
-  if (found && after_change(st, net, r ? &(struct cell_err){0} : err) < 0) r = -1;
   *count += found;
   return r;
 }

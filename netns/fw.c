@@ -128,18 +128,13 @@ int dns_rundir(struct store *st, char *out, size_t size, struct cell_err *err) {
   return 0;
 }
 
-int dns_sync(struct store *st, const struct netns_network *net, struct cell_err *err) {
+int dns_sync(struct store *st, const struct netns_network *net, const struct lease *l, size_t n,
+             struct cell_err *err) {
   if (net->type != NETNS_BRIDGE) return 0;
   char rundir[4096];
   if (dns_rundir(st, rundir, sizeof rundir, err) < 0) return -1;
-  struct lease *l = NULL;
-  size_t n = 0;
-  if (store_leases_load(st, net->name, &l, &n, err) < 0) return -1;
   struct netns_dns_host *h = calloc(2 * n + 1, sizeof *h);
-  if (!h) {
-    free(l);
-    return cell_error(err, ENOMEM, "dns hosts");
-  }
+  if (!h) return cell_error(err, ENOMEM, "dns hosts");
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     const struct netns_endpoint *e = &l[i].ep;
@@ -149,7 +144,6 @@ int dns_sync(struct store *st, const struct netns_network *net, struct cell_err 
   }
   int r = netns_dns_update_hosts(rundir, net->name, h, k, err);
   free(h);
-  free(l);
   return r;
 }
 

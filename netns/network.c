@@ -142,7 +142,7 @@ int netns_net_create(const char *root, const struct netns_network *in, struct ce
   /* recorded first: a killed create leaves a network `net rm` removes */
   if (store_net_save(&st, &n, err) < 0) goto out;
   if ((n.type == NETNS_BRIDGE && net_bridge_ensure(&nl, &n, err) < 0) || fw_sync(&st, err) < 0 ||
-      dns_start(&st, &n, err) < 0 || dns_sync(&st, &n, err) < 0) {
+      dns_start(&st, &n, err) < 0 || dns_sync(&st, &n, NULL, 0, err) < 0) {
     net_teardown(&st, &nl, &n, &e2);
     store_net_remove(&st, n.name, &e2);
     fw_sync(&st, &e2);

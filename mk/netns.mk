@@ -34,3 +34,9 @@ netns-bench: all
 	tests/bench/netns.sh
 
 DEB_PKGS += libmnl-dev libnftables-dev nftables iproute2 iperf3 busybox-static dnsmasq-base jq
+
+# the in-process attach/detach timer of tests/bench/netns.sh
+$(BUILD)/bench/netnsbench: tests/bench/netnsbench.c $(BUILD)/libnetns.a $(BUILD)/libnetfw.a $(BUILD)/libcellbase.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libnetns.a $(BUILD)/libnetfw.a $(BUILD)/libcellbase.a $(NETNS_LIBS) $(LDLIBS_CELL)
+all: $(BUILD)/bench/netnsbench

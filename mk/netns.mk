@@ -23,10 +23,12 @@ $(BUILD)/libnetns.a: $(NETNS_OBJS)
 CELLCTL_LIBS += $(BUILD)/libnetns.a
 CELLCTL_LDLIBS += $(NETNS_LIBS)
 
-$(BUILD)/tests/test_netns_%: tests/netns/test_%.c $(BUILD)/libnetns.a $(BUILD)/libcellbase.a tests/unit/unit.h
+# (test_hook runs a container through the runtime's netns hook: libcell too)
+$(BUILD)/tests/test_netns_%: tests/netns/test_%.c $(BUILD)/libnetns.a $(BUILD)/libnetfw.a $(BUILD)/libcell.a \
+                             $(BUILD)/libcellbase.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(NETNS_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libnetns.a $(BUILD)/libcellbase.a \
-	  $(NETNS_LIBS) $(LDLIBS_CELL)
+	$(CC) $(CFLAGS) $(NETNS_CFLAGS) -Itests/unit -o $@ $< -Wl,--start-group $(BUILD)/libnetns.a $(BUILD)/libnetfw.a \
+	  $(BUILD)/libcell.a $(BUILD)/libcellbase.a -Wl,--end-group $(NETNS_LIBS) $(LDLIBS_CELL)
 
 unit: $(NETNS_TESTS)
 

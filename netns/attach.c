@@ -137,7 +137,8 @@ static int host_side(struct store *st, struct nl *nl, const struct netns_network
   parse_ep_addr(e->ip6, &a6);
   struct nl_link_set s = NL_LINK_SET_INIT;
   if (net->type == NETNS_BRIDGE) {
-    if (net_bridge_ensure(nl, net, err) < 0) return -1;
+    /* after a reboot the bridge and the resolver are gone: both come back */
+    if (net_bridge_ensure(nl, net, err) < 0 || dns_start(st, net, err) < 0) return -1;
     int bidx = nl_link_index(nl, net->bridge, err);
     if (bidx <= 0) return bidx < 0 ? -1 : cell_error(err, ENODEV, "bridge %s is missing", net->bridge);
     s.master = bidx;

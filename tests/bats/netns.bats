@@ -135,6 +135,15 @@ host_clean() {
   [ "$status" -eq 1 ] && [[ "$output" == *"not in the network's subnet"* ]]
   run ctl net rm hnetb
   [ "$status" -eq 1 ] && [[ "$output" == *"in use by 2 endpoints"* ]]
+  # names of the network's environments resolve through its dnsmasq
+  in_ns "$C2" busybox nslookup one 10.77.0.1 | grep -q 10.77.0.2
+  # as after a reboot: bridge and resolver gone; the next attach brings both back
+  kill "$(cut -d' ' -f1 "$R/net/.run/dns-hnetb/pid")"
+  hx ip link del cb-hnetb
+  ctl net attach hnetb --netns /run/netns/$NB --name three
+  in_ns "$NB" busybox ping -c1 -W2 10.77.0.1
+  wait_for eval 'in_ns "$NB" busybox nslookup three 10.77.0.1 | grep -q 10.77.0.3'
+  ctl net detach hnetb --name three
   run ctl net detach hnetb --netns /run/netns/$C1
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   run ctl net detach hnetb --name two

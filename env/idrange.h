@@ -44,4 +44,12 @@ int env_idrange_list(const char *root, struct env_idrange **out, size_t *n, stru
 int env_idrange_prune(const char *root, int (*keep)(const char *name, void *data), void *data,
                       size_t *removed, struct cell_err *err);
 
+/* Attaches at DST (an existing directory) an idmapped copy of the tree at
+ * SRC (recursive): host ids 0..count-1 in SRC show as base..base+count-1, so
+ * the environment's root owns its rootfs without a chown.  DST may equal SRC
+ * (the idmapped copy then covers it).  Needs the initial user namespace and
+ * a filesystem that supports idmapped mounts (ext4, btrfs, xfs, tmpfs,
+ * overlayfs on 6.x). */
+int env_idrange_idmap_mount(const char *src, const char *dst, unsigned base, unsigned count, struct cell_err *err);
+
 #endif

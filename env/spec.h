@@ -88,11 +88,12 @@ uint64_t env_spec_host_caps(void);
 
 /* Delegates the init's cgroups to the environment's root (uid, gid: the
  * host ids of its root): chowns the init's cgroup directory in every
- * hierarchy of /proc/PID/cgroup and the files a manager writes there
+ * hierarchy of /proc/PID/cgroup whose path ends with "/SUFFIX" (the
+ * linux.cgroupsPath, or its last components: a hierarchy the runtime did not
+ * place the init in is left alone) and the files a manager writes there
  * (cgroup.procs, cgroup.subtree_control, cgroup.threads, tasks...), as
- * systemd's Delegate= does; nothing above it.  For a privileged environment
- * (uid 0) it does nothing. */
-int env_spec_delegate_cgroups(int init_pid, unsigned uid, unsigned gid, struct cell_err *err);
+ * systemd's Delegate= does; nothing above it.  uid 0 (privileged): nothing. */
+int env_spec_delegate_cgroups(int init_pid, const char *suffix, unsigned uid, unsigned gid, struct cell_err *err);
 
 /* Where NOTIFY_SOCKET is bound inside the environment (as systemd-nspawn does). */
 #define ENV_NOTIFY_SOCKET_PATH "/run/host/notify"

@@ -39,9 +39,22 @@ int env_idrange_get(const char *root, const char *name, unsigned *base, struct c
 /* All allocations, sorted by base; *out is malloc'd (free()). */
 int env_idrange_list(const char *root, struct env_idrange **out, size_t *n, struct cell_err *err);
 
-/* Stale-entry repair: drops every entry whose name `keep(name, data)` says
- * is gone (returns 0); the count removed goes to *removed (may be NULL). */
+/* Stale-entry repair: drops every entry for which `keep(name, data)`
+ * returns 0 (keep NULL: whose ROOT/vps/NAME directory is missing); the count
+ * removed goes to *removed (may be NULL). */
 int env_idrange_prune(const char *root, int (*keep)(const char *name, void *data), void *data,
                       size_t *removed, struct cell_err *err);
+
+/* The files whose ranges are never handed out (default /etc/subuid and
+ * /etc/subgid; a missing file is empty).  For tests; NULL restores a default. */
+void env_idrange_set_subid_files(const char *subuid, const char *subgid);
+
+/* Attaches at DST (an existing directory) an idmapped copy of the tree at
+ * SRC (recursive): host ids 0..count-1 in SRC show as base..base+count-1, so
+ * the environment's root owns its rootfs without a chown.  DST may equal SRC
+ * (the idmapped copy then covers it).  Needs the initial user namespace and
+ * a filesystem that supports idmapped mounts (ext4, btrfs, xfs, tmpfs,
+ * overlayfs on 6.x). */
+int env_idrange_idmap_mount(const char *src, const char *dst, unsigned base, unsigned count, struct cell_err *err);
 
 #endif

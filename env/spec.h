@@ -6,10 +6,19 @@
  * (https://systemd.io/CONTAINER_INTERFACE/): container=cell and
  * container_uuid in the init's environment, /run and /tmp as tmpfs, a
  * cgroup namespace with a writable cgroup mount of the environment's own
- * subtree, /sys and /proc/sys read-only, /dev with /dev/console (a pty),
- * /dev/ptmx, devpts and /dev/tty1..N, every namespace (a user namespace with
- * the environment's id range unless privileged, the rootfs idmapped rather
- * than chowned), a full OS container's capabilities, and NOTIFY_SOCKET.
+ * subtree, /sys and /proc/sys read-only, /dev with /dev/ptmx, devpts and
+ * /dev/console (a pty when `terminal`), every namespace (a user namespace
+ * with the environment's id range unless privileged), a full OS container's
+ * capabilities (LXC's defaults: all but mac_admin, mac_override, sys_time,
+ * sys_module, sys_rawio), a seccomp deny list that keeps systemd working
+ * (module loading, kexec, open_by_handle_at: EPERM; the kernel keyring, not
+ * namespaced: ENOSYS), and NOTIFY_SOCKET for systemd.
+ *
+ * Unprivileged environments share their rootfs through an idmapped mount
+ * (env_idrange_idmap_mount() in env/idrange.h) that the caller makes and
+ * passes as `rootfs`: the runtime cannot idmap the root itself.  The
+ * environment's cgroups must be delegated to its root after the runtime
+ * placed the init: env_spec_delegate_cgroups() (on CELL_CREATE_INIT_PLACED).
  */
 #ifndef CELL_ENV_SPEC_H
 #define CELL_ENV_SPEC_H
@@ -52,7 +61,7 @@ struct env_spec_in {
   const char *const *init_args; /* optional extra argv after the init (NULL-terminated) */
   bool privileged;        /* no user namespace, no idmapping */
   unsigned uid_base, uid_count; /* the environment's id range (count 0: 65536) */
-  bool idmap_rootfs;      /* idmapped bind of the rootfs onto itself (unprivileged) */
+  bool idmap_rootfs;      /* rootfs is an idmapped mount (recorded: run.cell.env.idmapped) */
   const char *uuid;       /* container_uuid, 32 hex or 8-4-4-4-12; NULL: none */
   struct env_limits limits;
   const char *cgroups_path; /* linux.cgroupsPath; NULL: "cell-env/<name>" */
@@ -61,7 +70,9 @@ struct env_spec_in {
   const char *cellfs_path;/* run.cell.fsview.path, NULL: default */
   bool netns_new;         /* a new network namespace (the netns hook fills it) */
   const char *netns_path; /* join this network namespace instead (NULL: new/none) */
-  unsigned ttys;          /* /dev/tty1..N for gettys; 0: 4 */
+  bool terminal;          /* process.terminal: the init's console is a pty (console socket) */
+  uint64_t caps_avail;    /* capability mask the caller holds (0: every known one);
+                           * a privileged environment gets no more than this */
   const char *const *env; /* extra "K=V" for the init, NULL-terminated, or NULL */
 };
 
@@ -72,7 +83,19 @@ int env_spec_build(const struct env_spec_in *in, cJSON **spec_out, struct cell_e
 /* The signal that halts this init cleanly (SIGRTMIN+3, SIGUSR2, SIGPWR). */
 int env_init_halt_signal(enum env_init_kind kind);
 
-/* The host path inside the bundle/rootfs where NOTIFY_SOCKET is bound. */
+/* The capabilities this process may hand on (its bounding set), for caps_avail. */
+uint64_t env_spec_host_caps(void);
+
+/* Delegates the init's cgroups to the environment's root (uid, gid: the
+ * host ids of its root): chowns the init's cgroup directory in every
+ * hierarchy of /proc/PID/cgroup whose path ends with "/SUFFIX" (the
+ * linux.cgroupsPath, or its last components: a hierarchy the runtime did not
+ * place the init in is left alone) and the files a manager writes there
+ * (cgroup.procs, cgroup.subtree_control, cgroup.threads, tasks...), as
+ * systemd's Delegate= does; nothing above it.  uid 0 (privileged): nothing. */
+int env_spec_delegate_cgroups(int init_pid, const char *suffix, unsigned uid, unsigned gid, struct cell_err *err);
+
+/* Where NOTIFY_SOCKET is bound inside the environment (as systemd-nspawn does). */
 #define ENV_NOTIFY_SOCKET_PATH "/run/host/notify"
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "env/env.h"
 #include "env/env_internal.h"
+#include "env/idrange.h"
 #include "env/spec.h"
 #include "lib/file.h"
 #include "lib/log.h"
@@ -31,70 +32,6 @@ long long env_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A user namespace mapping 0..65535 to base..base+65535 (for idmapped mounts). */
-static int userns_fd(unsigned base, struct cell_err *err) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) return cell_error(err, errno, "pipe");
-  pid_t pid = fork();
-  if (pid < 0) return cell_error(err, errno, "fork");
-  if (pid == 0) {
-    close(p[1]);
-    char c;
-    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
-    while (read(p[0], &c, 1) < 0 && errno == EINTR) {
-    }
-    _exit(0);
-  }
-  close(p[0]);
-  int fd = -1;
-  char path[64], map[64];
-  snprintf(map, sizeof map, "0 %u 65536\n", base);
-  /* wait until it unshared (its user ns differs from ours) */
-  struct stat a, b;
-  stat("/proc/self/ns/user", &a);
-  for (int i = 0; i < 2000; i++) {
-    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-    if (stat(path, &b) == 0 && b.st_ino != a.st_ino) break;
-    usleep(1000);
-  }
-  int rc = 0;
-  static const char *const maps[] = {"uid_map", "gid_map"};
-  for (int i = 0; i < 2 && rc == 0; i++) {
-    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, maps[i]);
-    int mfd = open(path, O_WRONLY | O_CLOEXEC);
-    if (mfd < 0 || write(mfd, map, strlen(map)) < 0) rc = cell_error(err, errno, "write %s (id range %u)", path, base);
-    if (mfd >= 0) close(mfd);
-  }
-  if (rc == 0) {
-    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) rc = cell_error(err, errno, "open %s", path);
-  }
-  close(p[1]);
-  waitpid(pid, NULL, 0);
-  return rc < 0 ? -1 : fd;
-}
-
-/* Attach an idmapped copy of src at dst (in our private mount namespace). */
-static int idmapped_bind(const char *src, const char *dst, int usernsfd, struct cell_err *err) {
-  int t = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-  if (t < 0) return cell_error(err, errno, "open_tree %s", src);
-  struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)usernsfd};
-  if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
-    int en = errno;
-    close(t);
-    return cell_error(err, en, "idmap a bind of %s (the filesystem must support idmapped mounts)", src);
-  }
-  if (mkdir(dst, 0755) < 0 && errno != EEXIST) {
-    close(t);
-    return cell_error(err, errno, "mkdir %s", dst);
-  }
-  int r = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
-  int en = errno;
-  close(t);
-  return r < 0 ? cell_error(err, en, "attach %s at %s", src, dst) : 0;
 }
 
 /* In the child: the overlay of the lower layers at e->dir/rootfs. */
@@ -109,15 +46,15 @@ static int mount_rootfs(struct env *e, char **lowers, size_t n, bool privileged,
   low = calloc(1, lowlen + PATH_MAX);
   if (!low) return cell_error(err, ENOMEM, "rootfs");
   if (!privileged) {
-    cleanup_close int ufd = userns_fd(base, err);
-    if (ufd < 0) return -1;
     char mp[PATH_MAX + 32];
     snprintf(mp, sizeof mp, "%s/data-map", e->dir);
-    if (idmapped_bind(data, mp, ufd, err) < 0) return -1;
+    if (mkdir(mp, 0755) < 0 && errno != EEXIST) return cell_error(err, errno, "mkdir %s", mp);
+    if (env_idrange_idmap_mount(data, mp, base, 65536, err) < 0) return -1;
     snprintf(data, sizeof data, "%s", mp);
     for (size_t i = 0; i < n; i++) {
       snprintf(mp, sizeof mp, "%s/layers/%zu", e->dir, i);
-      if (idmapped_bind(lowers[i], mp, ufd, err) < 0) return -1;
+      if (mkdir(mp, 0755) < 0 && errno != EEXIST) return cell_error(err, errno, "mkdir %s", mp);
+      if (env_idrange_idmap_mount(lowers[i], mp, base, 65536, err) < 0) return -1;
       if (i) strcat(low, ":");
       strcat(low, mp);
     }
@@ -218,6 +155,7 @@ static int build_spec(struct env *e, const char *notify, cJSON **spec, struct ce
     in.cellfs_path = fs;
   }
   in.netns_new = true;
+  in.caps_avail = env_spec_host_caps();
   if (env_spec_build(&in, spec, err) < 0) return cell_error_wrap(err, "environment \"%s\"", e->name);
   /* the io limits the spec builder does not know */
   cJSON *res = NULL;
@@ -237,6 +175,19 @@ static int build_spec(struct env *e, const char *notify, cJSON **spec, struct ce
   return 0;
 }
 
+/* The init is in its cgroups: hand them to the environment's root. */
+struct start_hook {
+  struct env *e;
+  unsigned base;
+};
+static int on_phase(enum cell_create_phase ph, pid_t pid, void *data, struct cell_err *err) {
+  struct start_hook *h = data;
+  if (ph != CELL_CREATE_INIT_PLACED || h->base == 0) return 0;
+  char cgp[256];
+  env_cgroups_path(h->e, cgp, sizeof cgp);
+  return env_spec_delegate_cgroups(pid, cgp + 1, h->base, h->base, err);
+}
+
 /* The child: rootfs, create, start; reports "ok" or the error on fd. */
 static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int fd) __attribute__((noreturn));
 static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int fd) {
@@ -248,7 +199,9 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
   unsigned base = s ? (unsigned)strtoul(s, NULL, 10) : 0;
   int rc = mount_rootfs(e, lowers, n, privileged, base, &err);
   if (rc == 0) {
-    struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec};
+    struct start_hook sh = {e, privileged ? 0 : base};
+    struct cell_create_hooks hooks = {.on_phase = on_phase, .data = &sh};
+    struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec, .hooks = &hooks};
     struct cell_created out;
     rc = cell_container_create(&o, &out, &err);
     if (rc == 0 && out.console_master >= 0) close(out.console_master);

@@ -197,6 +197,15 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
   if (s) env_parse_bool(s, &privileged);
   s = env_config_get(e->cfg, "idrange");
   unsigned base = s ? (unsigned)strtoul(s, NULL, 10) : 0;
+  /* the init's stdio: not ours (a caller's pipe would stay open), a log of this boot */
+  char log[PATH_MAX + 16];
+  snprintf(log, sizeof log, "%s/console.log", e->dir);
+  int nul = open("/dev/null", O_RDONLY | O_CLOEXEC), lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  if (nul >= 0) dup2(nul, 0);
+  if (lfd >= 0) {
+    dup2(lfd, 1);
+    dup2(lfd, 2);
+  }
   int rc = mount_rootfs(e, lowers, n, privileged, base, &err);
   if (rc == 0) {
     struct start_hook sh = {e, privileged ? 0 : base};

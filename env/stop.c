@@ -14,19 +14,26 @@
 #include "runtime/container.h"
 #include "runtime/state.h"
 
-/* The signals pid catches (SigCgt of /proc/PID/status); 0 when unknown. */
-static unsigned long long sig_caught(pid_t pid) {
-  char path[64], buf[4096];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  if (cell_read_small(path, buf, sizeof buf) <= 0) return 0;
-  char *p = strstr(buf, "\nSigCgt:");
-  return p ? strtoull(p + 8, NULL, 16) : 0;
+/* A field of /proc/PID/status as a signal mask; 0 when unknown. */
+static unsigned long long sig_mask(const char *buf, const char *field) {
+  const char *p = strstr(buf, field);
+  return p ? strtoull(p + strlen(field), NULL, 16) : 0;
 }
 
 static bool catches(unsigned long long mask, int sig) { return sig > 0 && sig <= 64 && (mask >> (sig - 1)) & 1; }
 
+/* An init takes a signal when it has a handler (SigCgt) or waits for it
+ * blocked (SigBlk: signalfd as systemd does, or sigtimedwait as busybox
+ * does; the kernel drops an unhandled, unblocked signal sent to a pid
+ * namespace's init).  busybox waits in sigtimedwait, when its halt signals
+ * show in neither mask: its SIGTSTP handler, installed in the same step as
+ * their blocking, says it is ready. */
 int env_halt_signal(const char *init, pid_t pid) {
-  unsigned long long m = sig_caught(pid);
+  char path[64], buf[4096];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  if (cell_read_small(path, buf, sizeof buf) <= 0) return 0;
+  unsigned long long cgt = sig_mask(buf, "\nSigCgt:"), m = cgt | sig_mask(buf, "\nSigBlk:");
+  if (init && !strcmp(init, "busybox") && catches(cgt, SIGTSTP)) return SIGUSR2;
   if (!init || !strcmp(init, "systemd")) return catches(m, SIGRTMIN + 3) ? SIGRTMIN + 3 : 0;
   if (!strcmp(init, "busybox")) return catches(m, SIGUSR2) ? SIGUSR2 : 0;
   if (catches(m, SIGPWR)) return SIGPWR;

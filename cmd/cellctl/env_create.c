@@ -25,9 +25,9 @@ static int create_main(int argc, char **argv) {
   struct cell_err err = {0};
   const char *keys[32], *vals[32];
   int nkv = 0, c, li;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+", opts, &li)) != -1) {
+  while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
     if (c == '?' || c == ':') return cellctl_usage("create", "invalid option %s", argv[optind - 1]);
     if (nkv == 32) return cellctl_usage("create", "too many options");
     keys[nkv] = opts[li].name;

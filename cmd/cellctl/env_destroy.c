@@ -9,9 +9,9 @@ static int destroy_main(int argc, char **argv) {
   static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
   bool force = false;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
     if (c == 'f') force = true;
     else return cellctl_usage("destroy", "invalid option %s", argv[optind - 1]);
   }

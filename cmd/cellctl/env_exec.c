@@ -18,7 +18,7 @@ static int exec_main(int argc, char **argv) {
   struct env_exec_opts o = {0};
   char *envv[65];
   int nenv = 0, c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+tu:e:w:", opts, NULL)) != -1) {
     switch (c) {

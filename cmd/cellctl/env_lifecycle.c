@@ -19,9 +19,9 @@ static int parse(const char *verb, int argc, char **argv, struct lc_opts *o, int
   o->wait = o->force = false;
   o->timeout = def_timeout;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+wft:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "wft:", opts, NULL)) != -1) {
     switch (c) {
     case 'w': o->wait = true; break;
     case 'f': o->force = true; break;

@@ -44,6 +44,9 @@ static void column(const cJSON *j, const char *col, char *out, size_t n) {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(cfg, "image"));
     if (!s) s = cJSON_GetStringValue(cJSON_GetObjectItem(cfg, "rootfs"));
     if (s) snprintf(out, n, "%s", s);
+  } else if (!strcmp(col, "memory") || !strcmp(col, "cpu") || !strcmp(col, "tasks") || !strcmp(col, "uptime") ||
+             !strcmp(col, "pid")) {
+    /* not running: "-" */
   } else if ((v = cJSON_GetObjectItem(cfg, col)) && cJSON_IsString(v)) snprintf(out, n, "%s", v->valuestring);
   else if (!strcmp(col, "privileged") || !strcmp(col, "onboot")) snprintf(out, n, "false");
 }
@@ -74,9 +77,9 @@ static int list_main(int argc, char **argv) {
   bool json = cg.json;
   char *cols_s = NULL;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+jo:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "jo:", opts, NULL)) != -1) {
     if (c == 'j') json = true;
     else if (c == 'o') cols_s = optarg;
     else return cellctl_usage("list", "invalid option %s", argv[optind - 1]);
@@ -133,9 +136,9 @@ static int show_main(int argc, char **argv) {
   static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
   bool json = cg.json;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
     if (c == 'j') json = true;
     else return cellctl_usage("show", "invalid option %s", argv[optind - 1]);
   }

@@ -13,9 +13,9 @@ static int set_main(int argc, char **argv) {
   static const struct option opts[] = {{"no-save", no_argument, 0, 'n'}, {0, 0, 0, 0}};
   bool no_save = false;
   int c;
-  optind = 1;
+  optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     if (c == 'n') no_save = true;
     else return cellctl_usage("set", "invalid option %s", argv[optind - 1]);
   }

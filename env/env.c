@@ -14,6 +14,7 @@
 #include "env/env.h"
 #include "env/idrange.h"
 #include "lib/file.h"
+#include "lib/log.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
 
@@ -66,7 +67,17 @@ static int lock_fd(int fd, const char *what, struct cell_err *err) {
   return 0;
 }
 
+static int open_env(const char *root, const char *run, const char *name, bool lenient, struct env **out,
+                    struct cell_err *err);
 int env_open(const char *root, const char *run, const char *name, struct env **out, struct cell_err *err) {
+  return open_env(root, run, name, false, out, err);
+}
+int env_open_lenient(const char *root, const char *run, const char *name, struct env **out, struct cell_err *err) {
+  return open_env(root, run, name, true, out, err);
+}
+
+static int open_env(const char *root, const char *run, const char *name, bool lenient, struct env **out,
+                    struct cell_err *err) {
   struct env *e = calloc(1, sizeof *e);
   if (!e) return cell_error(err, ENOMEM, "environment %s", name);
   if (fill_paths(e, root, run, name, err) < 0) {
@@ -93,8 +104,11 @@ int env_open(const char *root, const char *run, const char *name, struct env **o
     return cell_error(err, 0, "environment \"%s\" does not exist", name);
   }
   if (env_config_load(e->cfg_path, &e->cfg, err) < 0) {
-    env_close(e);
-    return -1;
+    if (!lenient || !(e->cfg = env_config_new(name))) {
+      env_close(e);
+      return -1;
+    }
+    cell_warn("%s (going on without it)", err->msg);
   }
   *out = e;
   return 0;

@@ -44,6 +44,10 @@ struct env {
 
 /* Opens and locks an existing environment and loads its config. */
 int env_open(const char *root, const char *run, const char *name, struct env **out, struct cell_err *err);
+/* The same for stop and destroy: a config that does not parse (a bad hand
+ * edit) is warned about and read as empty, so the environment can still be
+ * stopped and removed. */
+int env_open_lenient(const char *root, const char *run, const char *name, struct env **out, struct cell_err *err);
 void env_close(struct env *e);
 
 /* Creates NAME from a config already filled in (image or rootfs, limits):

@@ -290,11 +290,33 @@ static int wait_ready(struct env *e, int nfd, int timeout, struct cell_err *err)
                     timeout);
 }
 
+/* An unprivileged environment's root (a plain id on the host) must be able
+ * to walk down to its rootfs: the runtime binds it from inside. */
+static int check_reachable(struct env *e, struct cell_err *err) {
+  const char *s = env_config_get(e->cfg, "privileged");
+  bool b = false;
+  if (s) env_parse_bool(s, &b);
+  if (b) return 0;
+  char p[PATH_MAX];
+  snprintf(p, sizeof p, "%s", e->dir);
+  for (char *slash = p + strlen(p); slash > p; slash = strrchr(p, '/')) {
+    *slash = 0;
+    struct stat sb;
+    const char *d = *p ? p : "/";
+    if (stat(d, &sb) == 0 && !(sb.st_mode & S_IXOTH))
+      return cell_error(err, 0,
+                        "environment \"%s\": %s is mode %04o: the environment's root (an unprivileged id on the host) "
+                        "cannot reach its rootfs below it (chmod o+x it, or use --privileged)",
+                        e->name, d, (unsigned)(sb.st_mode & 07777));
+  }
+  return 0;
+}
+
 int env_start(struct env *e, bool wait, int timeout, struct cell_err *err) {
   struct env_status st;
   if (env_status(e, &st, err) < 0) return -1;
   if (st.state == ENV_RUNNING) return cell_error(err, 0, "environment \"%s\" is already running", e->name);
-  if (env_repair(e, err) < 0) return -1;
+  if (env_repair(e, err) < 0 || check_reachable(e, err) < 0) return -1;
   char **lowers = NULL;
   size_t n = 0;
   if (env_lowers(e, &lowers, &n, err) < 0) return -1;

@@ -48,6 +48,11 @@ static int create_main(int argc, char **argv) {
       has_src = true;
     }
     char abs[PATH_MAX];
+    if (!strcmp(keys[i], "image")) {
+      env_config_free(cfg);
+      cell_error(&err, 0, "--image %s: images are not supported by this build (use --rootfs DIR)", vals[i]);
+      return cellctl_fail(&err);
+    }
     if (!strcmp(keys[i], "rootfs")) {
       struct stat sb;
       if (!realpath(vals[i], abs) || stat(abs, &sb) < 0) {

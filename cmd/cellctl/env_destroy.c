@@ -18,7 +18,7 @@ static int destroy_main(int argc, char **argv) {
   if (optind != argc - 1) return cellctl_usage("destroy", "requires exactly one argument: the environment's name");
   struct cell_err err = {0};
   struct env *e;
-  if (envcmd_open(argv[optind], &e, &err) < 0) return cellctl_fail(&err);
+  if (env_open_lenient(cg.root, cg.run_dir, argv[optind], &e, &err) < 0) return cellctl_fail(&err);
   if (env_destroy(e, force, &err) < 0) return cellctl_fail(&err);
   if (!cg.json) printf("destroyed %s\n", argv[optind]);
   return 0;

@@ -62,7 +62,7 @@ static int stop_main(int argc, char **argv) {
   if (r) return r;
   struct cell_err err = {0};
   struct env *e;
-  if (envcmd_open(argv[optind], &e, &err) < 0) return cellctl_fail(&err);
+  if (env_open_lenient(cg.root, cg.run_dir, argv[optind], &e, &err) < 0) return cellctl_fail(&err);
   r = do_stop(e, &o);
   env_close(e);
   return r;

@@ -119,18 +119,28 @@ teardown() {
   assert_gone "$N"
 }
 
-@test "env: stop kills an init that ignores the halt signal after --timeout, and says so" {
-  printf '#!/bin/sh\nexec sleep 100000\n' >"$BATS_TEST_TMPDIR/x"
-  run cc create "$N" --rootfs "$RFS" --init /bin/sleep
+@test "env: stop kills an init that does not halt after --timeout, and says so; an init that exits stops the environment" {
+  run cc create "$N" --rootfs "$RFS" --init /sbin/stubborn
   [ "$status" -eq 0 ]
-  # /bin/sleep as the init (no argument: it exits) -> give it one through inittab-less PATH init
-  sed -i 's|^init = .*|init = /bin/sleep|' "$ROOT/vps/$N/config"
+  # an init that catches SIGTERM (its halt signal: no SIGPWR handler) and keeps running
+  mkdir -p "$ROOT/vps/$N/data/upper/sbin"
+  printf '#!/bin/sh\ntrap "echo got TERM" TERM\nwhile :; do sleep 1; done\n' >"$ROOT/vps/$N/data/upper/sbin/stubborn"
+  chmod 755 "$ROOT/vps/$N/data/upper/sbin/stubborn"
+  run cc start "$N" --wait --timeout 20
+  [ "$status" -eq 0 ]
+  run cc stop "$N" --timeout 2
+  [ "$status" -eq 0 ]
+  [ "$output" = "$N: killed" ]
+  grep -q "got TERM" "$ROOT/vps/$N/console.log"
+  [ -z "$(env_cgroups "$N")" ]
+  # an init that exits by itself: the environment is stopped, and stop says it halted
+  sed -i 's|^init = .*|init = /bin/true|' "$ROOT/vps/$N/config"
   run cc start "$N"
-  # sleep without an argument exits at once: the environment stops by itself
   wait_for -t 10 eval "[ \"\$(cc show --json $N | jq -r .state)\" = stopped ]"
   run cc stop "$N"
   [ "$status" -eq 0 ]
   [[ "$output" == *"halted cleanly"* ]]
+  [ -z "$(env_cgroups "$N")" ]
 }
 
 @test "env: stop --force kills at once; stop of a stopped environment is fine" {

@@ -157,6 +157,7 @@ int env_status(struct env *e, struct env_status *st, struct cell_err *err) {
     st->pid = cJSON_IsNumber(pid) ? (pid_t)pid->valuedouble : 0;
   } else {
     st->leftover = true;
+    st->pid = cJSON_IsNumber(pid) ? (pid_t)pid->valuedouble : 0;
   }
   cJSON_Delete(j);
   return 0;

@@ -192,6 +192,9 @@ static int on_phase(enum cell_create_phase ph, pid_t pid, void *data, struct cel
 static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int fd) __attribute__((noreturn));
 static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int fd) {
   struct cell_err err = {0};
+  /* the parent's locked fd: a copy kept here would hold the lock as long as we live */
+  close(e->dirfd);
+  e->dirfd = -1;
   bool privileged = false;
   const char *s = env_config_get(e->cfg, "privileged");
   if (s) env_parse_bool(s, &privileged);
@@ -215,6 +218,11 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
     rc = cell_container_create(&o, &out, &err);
     if (rc == 0 && out.console_master >= 0) close(out.console_master);
     if (rc == 0) rc = cell_container_start(e->rt_root, e->name, &err);
+    if (rc == 0 && env_wants_monitor(e)) {
+      if (write(fd, "ok+monitor", 10) < 0) _exit(2);
+      close(fd);
+      env_monitor(e, out.pid);
+    }
   }
   const char *msg = rc == 0 ? "ok" : err.msg[0] ? err.msg : "start failed";
   if (write(fd, msg, strlen(msg)) < 0) _exit(2);
@@ -252,6 +260,7 @@ static int run_start_child(struct env *e, char **lowers, size_t n, cJSON *spec, 
   }
   buf[got] = 0;
   close(p[0]);
+  if (!timed_out && !strcmp(buf, "ok+monitor")) return 0; /* it stays, as the init's reaper */
   if (timed_out) kill(pid, SIGKILL);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {

@@ -273,8 +273,11 @@ teardown() {
     kill -9 "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  # a halt a killed stop began may still run: stop finishes it, start repairs what is left
+  run cc stop "$N" --timeout 10
+  [ "$status" -eq 0 ]
   run cc start "$N" --wait --timeout 30
-  [ "$status" -eq 0 ] || [[ "$output" == *"already running"* ]]
+  [ "$status" -eq 0 ]
   run cc exec "$N" -- true
   [ "$status" -eq 0 ]
   run cc destroy --force "$N"
@@ -345,4 +348,31 @@ teardown() {
   run cc exec "$N" -- grep -c ^processor /proc/cpuinfo
   [ "$output" = 2 ]
   cc stop "$N"
+}
+
+@test "env: reboot inside restarts the environment, poweroff inside stops it (reboot = restart); reboot = stop keeps no host process" {
+  cc create "$N" --rootfs "$RFS" --init busybox
+  cc start "$N" --wait --timeout 30
+  pid1=$(cc show --json "$N" | jq .pid)
+  run cc exec "$N" -- reboot
+  wait_for -t 30 eval "p=\$(cc show --json $N | jq .pid); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid1 ] && [ \"\$(cc show --json $N | jq -r .state)\" = running ]"
+  pid2=$(cc show --json "$N" | jq .pid)
+  run cc exec "$N" -- true
+  [ "$status" -eq 0 ]
+  run cc exec "$N" -- poweroff
+  wait_for -t 30 eval "[ \"\$(cc show --json $N | jq -r .state)\" = stopped ]"
+  # the waiter removed the runtime state and the cgroup
+  wait_for -t 10 eval "[ ! -e $ROOT/run/env/$N ] && [ -z \"\$(env_cgroups $N)\" ]"
+  ! kill -0 "$pid2" 2>/dev/null
+  # reboot = stop: no process but the environment's own; a reboot inside stops it
+  run cc set "$N" reboot=stop
+  [ "$status" -eq 0 ]
+  cc start "$N" --wait --timeout 30
+  pid=$(cc show --json "$N" | jq .pid)
+  ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
+  [ "$(cat /proc/$ppid/comm)" != cellctl-reboot ]
+  run cc exec "$N" -- reboot
+  wait_for -t 30 eval "[ \"\$(cc show --json $N | jq -r .state)\" = stopped ]"
+  run cc start "$N" --wait --timeout 30
+  [ "$status" -eq 0 ]
 }

@@ -265,7 +265,8 @@ teardown() {
     [[ "$st" == running || "$st" == stopped || "$st" == starting ]]
     if [ "$st" = running ]; then
       pid=$(echo "$output" | jq -r ".[] | select(.name == \"$N\") | .pid")
-      kill -0 "$pid"
+      # alive, or halting from a killed stop's signal and stopped by now
+      kill -0 "$pid" 2>/dev/null || [ "$(cc show --json "$N" | jq -r .state)" = stopped ]
     fi
     "$CELLCTL" --root "$ROOT" stop "$N" --timeout 10 </dev/null >/dev/null 2>&1 &
     p=$!

@@ -377,3 +377,26 @@ teardown() {
   run cc start "$N" --wait --timeout 30
   [ "$status" -eq 0 ]
 }
+
+@test "env: boot starts the onboot environments in boot-order, shutdown stops them all" {
+  cc create "${N}a" --rootfs "$RFS" --init busybox --onboot
+  cc create "${N}b" --rootfs "$RFS" --init busybox
+  cc create "${N}c" --rootfs "$RFS" --init busybox --onboot
+  cc set "${N}a" boot-order=20
+  cc set "${N}c" boot-order=10
+  run cc boot
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "started ${N}c" ]
+  [ "${lines[1]}" = "started ${N}a" ]
+  run cc list --json
+  [ "$(echo "$output" | jq -r "[.[] | select(.state == \"running\") | .name] | join(\",\")")" = "${N}a,${N}c" ]
+  run cc shutdown --timeout 20
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"${N}a: halted cleanly"* ]]
+  [[ "$output" == *"${N}c: halted cleanly"* ]]
+  run cc list --json
+  [ "$(echo "$output" | jq '[.[] | select(.state == "stopped")] | length')" -eq 3 ]
+  # the unit make install writes
+  make -C "$CELL_TOP" -s install-env DESTDIR="$BATS_TEST_TMPDIR/inst" PREFIX=/usr >/dev/null
+  grep -qx 'ExecStart=/usr/bin/cellctl boot' "$BATS_TEST_TMPDIR/inst/usr/lib/systemd/system/cellctl.service"
+}

@@ -400,3 +400,31 @@ teardown() {
   make -C "$CELL_TOP" -s install-env DESTDIR="$BATS_TEST_TMPDIR/inst" PREFIX=/usr >/dev/null
   grep -qx 'ExecStart=/usr/bin/cellctl boot' "$BATS_TEST_TMPDIR/inst/usr/lib/systemd/system/cellctl.service"
 }
+
+@test "env: --rootfs TAR is imported as an image the environment uses; destroy releases it" {
+  tar -C "$RFS" -cf "$BATS_TEST_TMPDIR/rfs.tar" .
+  run cc create "$N" --rootfs "$BATS_TEST_TMPDIR/rfs.tar" --init busybox
+  [ "$status" -eq 0 ]
+  id=$(sed -n 's/^image = //p' "$ROOT/vps/$N/config")
+  [[ "$id" == sha256:* ]]
+  run cc image ls --json
+  [ "$(echo "$output" | jq -r ".[] | select(.id == \"$id\") | .users | join(\",\")")" = "$N" ]
+  # a second environment of the same image shares its layers
+  run cc create "${N}b" --image "$id" --init busybox
+  [ "$status" -eq 0 ]
+  run cc start "$N" --wait --timeout 30
+  [ "$status" -eq 0 ]
+  run cc start "${N}b" --wait --timeout 30
+  [ "$status" -eq 0 ]
+  cc exec "$N" -- sh -c 'echo mine >/root/f'
+  run cc exec "${N}b" -- cat /root/f
+  [ "$status" -ne 0 ]
+  run cc destroy --force "$N"
+  [ "$status" -eq 0 ]
+  run cc destroy --force "${N}b"
+  [ "$status" -eq 0 ]
+  run cc image ls --json
+  [ "$(echo "$output" | jq -r ".[] | select(.id == \"$id\") | .users | length")" = 0 ]
+  assert_gone "$N"
+  assert_gone "${N}b"
+}

@@ -20,4 +20,12 @@ int env_cgroups_path(const struct env *e, char *out, size_t n);
 bool env_wants_monitor(const struct env *e);
 void env_monitor(struct env *e, pid_t init) __attribute__((noreturn));
 
+/* fsuid/fsgid to the range's root (on) or back to 0, capabilities kept. */
+int env_as_range_root(unsigned base, bool on, struct cell_err *err);
+/* net.c */
+int env_net_check(const char *key, const char *value, struct cell_err *err);
+int env_net_attach(struct env *e, pid_t pid, int netns_fd, unsigned base, bool privileged, struct cell_err *err);
+int env_net_release(struct env *e, int netns_fd, struct cell_err *err);
+void env_net_addresses(struct env *e, pid_t pid, cJSON *arr);
+
 #endif

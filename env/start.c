@@ -37,7 +37,7 @@ long long env_now_ms(void) {
 }
 
 /* fsuid/fsgid to base (on) or back to 0, effective capabilities = permitted. */
-static int as_range_root(unsigned base, bool on, struct cell_err *err) {
+int env_as_range_root(unsigned base, bool on, struct cell_err *err) {
   setfsgid(on ? base : 0);
   setfsuid(on ? base : 0);
   if ((unsigned)setfsuid((uid_t)-1) != (on ? base : 0)) return cell_error(err, errno, "setfsuid %u", base);
@@ -91,10 +91,10 @@ static int mount_rootfs(struct env *e, char **lowers, size_t n, bool privileged,
    * the idmapped upper (host 0 shows as base) only ids of the range map, so
    * it is mounted as fsuid/fsgid base, with the capabilities put back that
    * the fsuid change drops (copy-up chowns). */
-  if (!privileged && as_range_root(base, true, err) < 0) return -1;
+  if (!privileged && env_as_range_root(base, true, err) < 0) return -1;
   int r = mount("overlay", merged, "overlay", 0, opts);
   int en = errno;
-  if (!privileged) as_range_root(0, false, NULL);
+  if (!privileged) env_as_range_root(0, false, NULL);
   if (r < 0) return cell_error(err, en, "mount the rootfs overlay on %s (%s)", merged, opts);
   return 0;
 }
@@ -202,7 +202,12 @@ static int build_spec(struct env *e, const char *notify, cJSON **spec, struct ce
 struct start_hook {
   struct env *e;
   unsigned base;
+  bool privileged;
 };
+static int net_hook(pid_t pid, int netns_fd, void *data, struct cell_err *err) {
+  struct start_hook *h = data;
+  return env_net_attach(h->e, pid, netns_fd, h->base, h->privileged, err);
+}
 static int on_phase(enum cell_create_phase ph, pid_t pid, void *data, struct cell_err *err) {
   struct start_hook *h = data;
   if (ph != CELL_CREATE_INIT_PLACED || h->base == 0) return 0;
@@ -234,8 +239,8 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
   }
   int rc = mount_rootfs(e, lowers, n, privileged, base, &err);
   if (rc == 0) {
-    struct start_hook sh = {e, privileged ? 0 : base};
-    struct cell_create_hooks hooks = {.on_phase = on_phase, .data = &sh};
+    struct start_hook sh = {e, privileged ? 0 : base, privileged};
+    struct cell_create_hooks hooks = {.on_phase = on_phase, .netns = net_hook, .data = &sh};
     struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec, .hooks = &hooks};
     struct cell_created out;
     rc = cell_container_create(&o, &out, &err);

@@ -28,3 +28,6 @@ install-env: env/cellctl.service.in
 	@mkdir -p $(DESTDIR)$(SYSTEMD_UNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' env/cellctl.service.in >$(DESTDIR)$(SYSTEMD_UNITDIR)/cellctl.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/cellctl.service
+
+# the tests: busybox environments, jq, curl (port forwards), util-linux (script, nsenter)
+DEB_PKGS += busybox-static jq curl util-linux bats

@@ -52,9 +52,9 @@ teardown() {
     echo "# last run: status=${status:-} output: $output" >&2
   fi
   local pre=
-  [ -s "$BATS_TEST_TMPDIR/netns" ] && pre="ip netns exec $(cat "$BATS_TEST_TMPDIR/netns")"
+  [ -s "$BATS_TEST_TMPDIR/netns" ] && pre="nsenter --net=/run/netns/$(cat "$BATS_TEST_TMPDIR/netns")"
   for n in $(ls "$ROOT/vps" 2>/dev/null); do
-    timeout -k 5 60 $pre "$CELLCTL" --root "$ROOT" destroy --force "$n" >/dev/null 2>&1 </dev/null || true
+    $pre timeout -k 5 60 "$CELLCTL" --root "$ROOT" destroy --force "$n" >/dev/null 2>&1 </dev/null || true
   done
   if [ -n "$pre" ]; then
     for n in $($pre "$CELLCTL" --root "$ROOT" --json net ls 2>/dev/null | jq -r '.[].name'); do
@@ -442,8 +442,9 @@ teardown() {
   H=henv$$h$BATS_TEST_NUMBER
   ip netns add "$H"
   echo "$H" >"$BATS_TEST_TMPDIR/netns"
-  hx() { ip netns exec "$H" "$@"; }
-  hcc() { ip netns exec "$H" timeout -k 5 60 "$CELLCTL" --root "$ROOT" "$@" </dev/null; }
+  # nsenter, not `ip netns exec`: that one remounts /sys (no cgroup mounts under it)
+  hx() { nsenter --net=/run/netns/"$H" "$@"; }
+  hcc() { nsenter --net=/run/netns/"$H" timeout -k 5 60 "$CELLCTL" --root "$ROOT" "$@" </dev/null; }
   hx ip link set lo up
   run hcc net create henvnet --type bridge --subnet 10.89.0.0/24
   [ "$status" -eq 0 ]
@@ -470,7 +471,7 @@ teardown() {
   [ "$status" -eq 0 ]
   # a port forward from the host side to a server inside
   hcc exec "${N}a" -- sh -c 'mkdir -p /tmp/www && echo hello-henv >/tmp/www/index.html && busybox httpd -p 8080 -h /tmp/www'
-  run hx busybox wget -q -T 5 -O - http://10.89.0.1:18080/index.html
+  run hx curl -s -m 5 http://10.89.0.1:18080/index.html
   [ "$output" = hello-henv ]
   run hcc stop "${N}a"
   [ "$status" -eq 0 ]

@@ -179,6 +179,7 @@ static int build_spec(struct env *e, const char *notify, cJSON **spec, struct ce
   }
   in.netns_new = true;
   in.caps_avail = env_spec_host_caps();
+  in.terminal = env_wants_monitor(e); /* the reaper keeps the console's master */
   if (env_spec_build(&in, spec, err) < 0) return cell_error_wrap(err, "environment \"%s\"", e->name);
   /* the io limits the spec builder does not know */
   cJSON *res = NULL;
@@ -241,16 +242,18 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
   if (rc == 0) {
     struct start_hook sh = {e, privileged ? 0 : base, privileged};
     struct cell_create_hooks hooks = {.on_phase = on_phase, .netns = net_hook, .data = &sh};
-    struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec, .hooks = &hooks};
+    /* foreground: the console master comes back to us (the reaper keeps it) */
+    struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec, .hooks = &hooks,
+                                 .foreground = true};
     struct cell_created out;
     rc = cell_container_create(&o, &out, &err);
-    if (rc == 0 && out.console_master >= 0) close(out.console_master);
     if (rc == 0) rc = cell_container_start(e->rt_root, e->name, &err);
     if (rc == 0 && env_wants_monitor(e)) {
       if (write(fd, "ok+monitor", 10) < 0) _exit(2);
       close(fd);
-      env_monitor(e, out.pid);
+      env_monitor(e, out.pid, out.console_master);
     }
+    if (rc == 0 && out.console_master >= 0) close(out.console_master);
   }
   const char *msg = rc == 0 ? "ok" : err.msg[0] ? err.msg : "start failed";
   if (write(fd, msg, strlen(msg)) < 0) _exit(2);

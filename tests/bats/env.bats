@@ -486,3 +486,22 @@ teardown() {
   run hcc net rm henvnet
   [ "$status" -eq 0 ]
 }
+
+@test "env: console attaches to the init's console (a shell there), Ctrl-] detaches, the console is logged" {
+  cc create "$N" --rootfs "$RFS" --init busybox
+  mkdir -p "$ROOT/vps/$N/data/upper/etc"
+  printf '::sysinit:/bin/echo booted\n::respawn:/bin/sh\n' >"$ROOT/vps/$N/data/upper/etc/inittab"
+  cc start "$N" --wait --timeout 30
+  out=$BATS_TEST_TMPDIR/console.out
+  { sleep 1; printf 'echo CONSOLE-$((6*7)); tty\r'; sleep 1; printf '\035'; } |
+    timeout 20 script -qec "$CELLCTL --root $ROOT console $N" /dev/null >"$out" 2>&1 || true
+  grep -q "CONSOLE-42" "$out"
+  grep -q "detached from $N" "$out"
+  grep -q "CONSOLE-42" "$ROOT/vps/$N/console.log"
+  [ "$(cc show --json "$N" | jq -r .state)" = running ]
+  run cc set "$N" reboot=stop
+  cc restart "$N" --wait --timeout 30
+  run cc console "$N"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no console"* ]]
+}

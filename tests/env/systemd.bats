@@ -17,6 +17,8 @@ setup() {
 teardown() { env_teardown; }
 
 boots_running() { # NAME
+  # (right after a reboot the bus may not be up yet: wait until systemctl answers)
+  wait_for -t 60 eval "cc exec $1 -- systemctl is-system-running >/dev/null 2>&1 || [ \$? -ne 1 ] && cc exec $1 -- systemctl is-system-running 2>/dev/null | grep -qvx starting" || true
   run cc exec "$1" -- systemctl is-system-running --wait
   [ "$output" = running ] || {
     echo "is-system-running: $output" >&2
@@ -25,8 +27,8 @@ boots_running() { # NAME
   }
   run cc exec "$1" -- systemctl --failed --no-legend
   [ -z "$output" ]
-  run cc exec "$1" -- systemctl is-active systemd-journald systemd-logind
-  [ "$(echo $output)" = "active active" ]
+  run cc exec "$1" -- systemctl is-active systemd-journald systemd-logind console-getty
+  [ "$(echo $output)" = "active active active" ]
 }
 
 @test "systemd: unprivileged (default) boots to running, limits inside, stops cleanly within the timeout" {

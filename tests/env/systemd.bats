@@ -98,3 +98,16 @@ boots_running() { # NAME
   grep -q "^/dev/pts/" "$out" || grep -q "/dev/pts/" "$out"
   grep -q "^$N" "$out" || grep -q "$N" "$out"
 }
+
+@test "systemd: console shows a getty; root logs in; Ctrl-] detaches" {
+  cc create "$N" --rootfs "$DEB"
+  cc start "$N" --wait --timeout 120
+  boots_running "$N"
+  out=$BATS_TEST_TMPDIR/console.out
+  { sleep 1; printf '\r'; sleep 1; printf 'root\r'; sleep 3; printf 'echo HELLO-$((2*21)); tty\r'; sleep 2; printf '\035'; } |
+    timeout 30 script -qec "$CELLCTL --root $ROOT console $N" /dev/null >"$out" 2>&1 || true
+  grep -q "login:" "$out"
+  grep -q "HELLO-42" "$out"
+  grep -q "/dev/console" "$out"
+  grep -q "detached from $N" "$out"
+}

@@ -233,7 +233,7 @@ int env_create(const char *root, const char *run, const char *name, struct env_c
     cell_error(err, errno, "open %s", tmp);
     goto fail_tmp;
   }
-  static const char *const dirs[] = {"data", "data/upper", "data/work", "rootfs", "lower", "layers"};
+  static const char *const dirs[] = {"data", "data/upper", "data/work", "rootfs", "layers"};
   for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
     if (mkdirat(fd, dirs[i], 0755) < 0) {
       cell_error(err, errno, "create %s/%s", tmp, dirs[i]);

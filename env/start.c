@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -58,8 +59,8 @@ static int mount_rootfs(struct env *e, char **lowers, size_t n, bool privileged,
   snprintf(data, sizeof data, "%s/data", e->dir);
   cleanup_free char *low = NULL;
   size_t lowlen = 1;
-  for (size_t i = 0; i < n; i++) lowlen += strlen(lowers[i]) + PATH_MAX / 8 + 2;
-  low = calloc(1, lowlen + PATH_MAX);
+  for (size_t i = 0; i < n; i++) lowlen += strlen(lowers[i]) + strlen(e->dir) + 32; /* a layer, or its idmapped mount */
+  low = calloc(1, lowlen);
   if (!low) return cell_error(err, ENOMEM, "rootfs");
   if (!privileged) {
     char mp[PATH_MAX + 32];
@@ -249,6 +250,7 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
     rc = cell_container_create(&o, &out, &err);
     if (rc == 0) rc = cell_container_start(e->rt_root, e->name, &err);
     if (rc == 0 && env_wants_monitor(e)) {
+      prctl(PR_SET_PDEATHSIG, 0); /* it outlives cellctl from here */
       if (write(fd, "ok+monitor", 10) < 0) _exit(2);
       close(fd);
       env_monitor(e, out.pid, out.console_master);
@@ -264,9 +266,12 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
 static int run_start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int timeout, struct cell_err *err) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return cell_error(err, errno, "pipe");
-  pid_t pid = fork();
+  pid_t parent = getpid(), pid = fork();
   if (pid < 0) return cell_error(err, errno, "fork");
   if (pid == 0) {
+    /* dies with a killed cellctl: the next command repairs a half-made start */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     close(p[0]);
     start_child(e, lowers, n, spec, p[1]);
   }

@@ -17,6 +17,9 @@ ENVSPEC=${ENVSPEC:-$(dirname "$CELL")/tools/envspec}
 : "${ENVSPEC_ROOT:=/run/henv2-envspec}"
 : "${ENVSPEC_RANGES:=/run/henv2-envspec-ranges}"  # the id-range allocator's root (not a cell --root)
 : "${CELL_TIMEOUT:=120}"
+# the parent of the environments' cgroups (cgroupsPath PARENT/NAME; relative:
+# below our own cgroup; the VM test gives an absolute one below CELL_VM_CGROUP)
+: "${ENVSPEC_CGROUP_PARENT:=henv2-envspec}"
 
 cellrt() { timeout -k 5 "$CELL_TIMEOUT" "$CELL" --root "$ENVSPEC_ROOT" "$@"; }
 
@@ -45,7 +48,7 @@ env_up() {
     set -- "$@" --base "$base" --idmapped --delegate-hook "$ENVSPEC"
   fi
   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$d/upper,workdir=$d/work" "$d/rootfs"
-  "$ENVSPEC" spec --name "$name" --rootfs "$d/rootfs" --cgroup "henv2-envspec/$name" \
+  "$ENVSPEC" spec --name "$name" --rootfs "$d/rootfs" --cgroup "$ENVSPEC_CGROUP_PARENT/$name" \
     --uuid "$(cat /proc/sys/kernel/random/uuid)" "$@" >"$d/config.json"
   echo "$base" >"$d/base"
   if ! cellrt run -d --bundle "$d" "$name" </dev/null >"$d/console.log" 2>&1 3>&-; then

@@ -68,8 +68,8 @@ teardown() { teardown_envs henv2-vm-u henv2-vm-p; }
   [ "$(env_status henv2-vm-u)" = stopped ]
 }
 
-@test "v2: privileged systemd environment boots to running and halts" {
-  env_up henv2-vm-p "$DEBIAN_LOWER" --privileged
+@test "v2: privileged systemd environment (own network namespace) boots to running and halts" {
+  env_up henv2-vm-p "$DEBIAN_LOWER" --privileged --netns
   wait_running henv2-vm-p 400
   run cellrt exec henv2-vm-p systemctl --failed --no-legend --no-pager
   [ "$status" -eq 0 ] && [ -z "$output" ]

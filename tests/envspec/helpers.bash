@@ -59,6 +59,18 @@ env_up() {
 }
 
 env_pid() { cellrt state "$1" | jq -r .pid; }
+
+# envexec NAME CMD... - a command in the environment: `cell exec`, or with
+# ENVSPEC_NSENTER=1 nsenter into the init's namespaces (cgroup v2: `cell exec`
+# cannot join a cgroup that systemd made a non-leaf, see tests/vm/envspec.bats)
+envexec() {
+  local name=$1; shift
+  if [ "${ENVSPEC_NSENTER:-0}" = 1 ]; then
+    timeout -k 5 "$CELL_TIMEOUT" nsenter -t "$(env_pid "$name")" -a "$@"
+  else
+    cellrt exec "$name" "$@"
+  fi
+}
 env_status() { cellrt state "$1" 2>/dev/null | jq -r .status; }
 
 # wait_running NAME [SECONDS] - until `systemctl is-system-running` says
@@ -68,7 +80,7 @@ wait_running() {
   local name=$1 t=${2:-90} s=
   local end=$((SECONDS + t))
   while [ $SECONDS -lt $end ]; do
-    s=$(cellrt exec "$name" systemctl is-system-running 2>/dev/null) || true
+    s=$(envexec "$name" systemctl is-system-running 2>/dev/null) || true
     case $s in
       running) return 0 ;;
       degraded | maintenance | stopping | offline) break ;;
@@ -76,8 +88,8 @@ wait_running() {
     sleep 0.5
   done
   echo "systemctl is-system-running: '$s' after $t s" >&2
-  cellrt exec "$name" systemctl --failed --no-pager >&2 || true
-  cellrt exec "$name" journalctl -p warning -b --no-pager >&2 || true
+  envexec "$name" systemctl --failed --no-pager >&2 || true
+  envexec "$name" journalctl -p warning -b --no-pager >&2 || true
   return 1
 }
 

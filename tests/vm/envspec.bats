@@ -10,6 +10,10 @@
 # have been built on the host (tests/lib/rootfs-cache.sh; the envspec suite
 # runs before the vm suite): the guest has no network.  The environments'
 # cgroups go below $CELL_VM_CGROUP (cgroup2 forbids them below our own leaf).
+# Commands run in the environment through nsenter (ENVSPEC_NSENTER=1): on v2,
+# `cell exec` writes the new process into the environment's top cgroup, which
+# systemd made a non-leaf with controllers enabled, and the kernel refuses
+# (EBUSY, "no internal processes"); runc and crun join the init's cgroup.
 
 load ../envspec/helpers
 
@@ -29,6 +33,7 @@ setup_file() {
   }
   envspec_tmp_setup
   export ENVSPEC_CGROUP_PARENT=${CELL_VM_CGROUP#/sys/fs/cgroup}/henv2-envspec
+  export ENVSPEC_NSENTER=1
   busybox modprobe loop 2>/dev/null || modprobe loop
   busybox modprobe ext4 2>/dev/null || modprobe ext4
   truncate -s 800M "$ENVSPEC_TMP/lower.img"
@@ -53,13 +58,13 @@ teardown() { teardown_envs henv2-vm-u henv2-vm-p; }
 @test "v2: unprivileged systemd environment boots to running with its own delegated cgroup2 subtree, halts" {
   env_up henv2-vm-u "$DEBIAN_LOWER"
   wait_running henv2-vm-u 400
-  run cellrt exec henv2-vm-u systemctl --failed --no-legend --no-pager
+  run envexec henv2-vm-u systemctl --failed --no-legend --no-pager
   [ "$status" -eq 0 ] && [ -z "$output" ]
   pid=$(env_pid henv2-vm-u)
   base=$(cat "$ENVSPEC_TMP/henv2-vm-u/base")
   [ "$(stat -c %u /proc/"$pid")" = "$base" ]
   # pure cgroup v2 inside: one cgroup2 mount, systemd's slices below the environment's cgroup
-  run cellrt exec henv2-vm-u findmnt -no FSTYPE /sys/fs/cgroup
+  run envexec henv2-vm-u findmnt -no FSTYPE /sys/fs/cgroup
   [ "$output" = cgroup2 ]
   grep -q "^0::${ENVSPEC_CGROUP_PARENT}/henv2-vm-u/init.scope$" /proc/"$pid"/cgroup
   [ -d "/sys/fs/cgroup${ENVSPEC_CGROUP_PARENT}/henv2-vm-u/system.slice" ]
@@ -71,7 +76,7 @@ teardown() { teardown_envs henv2-vm-u henv2-vm-p; }
 @test "v2: privileged systemd environment (own network namespace) boots to running and halts" {
   env_up henv2-vm-p "$DEBIAN_LOWER" --privileged --netns
   wait_running henv2-vm-p 400
-  run cellrt exec henv2-vm-p systemctl --failed --no-legend --no-pager
+  run envexec henv2-vm-p systemctl --failed --no-legend --no-pager
   [ "$status" -eq 0 ] && [ -z "$output" ]
   halt henv2-vm-p RTMIN+3 120
   [ "$(env_status henv2-vm-p)" = stopped ]

@@ -3,6 +3,9 @@
 #
 #   boot  start command to `systemctl is-system-running` = running, and stop
 #         (halt signal to the init gone), for
+#           cellctl     `cellctl start` of an environment made by `cellctl create
+#                       --rootfs DIR --cellfs off` (before the clock), unprivileged;
+#                       stop: `cellctl stop`
 #           cell        env/spec.c's spec under `cell run -d`, unprivileged: its
 #                       own user namespace, idmapped lower layer, delegated
 #                       cgroups (the time includes the idmapped mount, the
@@ -13,7 +16,9 @@
 #         Every tool boots its own overlay over the same extracted lower layer;
 #         readiness is polled the same way for all: `nsenter -t INIT -a
 #         systemctl is-system-running` every 0.1 s.
-#   density  N idle busybox-init environments per tool: host memory used per
+#   density  N idle busybox-init environments per tool (cellctl as created, which
+#         keeps a reaper per environment for `reboot = restart`, and
+#         cellctl-noreaper with `reboot = stop`): host memory used per
 #         environment (MemAvailable before/after, / N; noisy on a shared host)
 #         and host processes kept per environment besides its own (the init's
 #         parent when it is not pid 1: LXC's monitor, systemd-nspawn itself)
@@ -21,7 +26,9 @@
 #
 # Prints a table per part with ratios to the faster peer; never judges a time.
 # Env: ENV_BENCH_ROUNDS (default 5), ENV_BENCH_DENSITY (default 100),
-#      ENV_BENCH_TOOLS (default "cell cell-priv nspawn lxc"), CELL (build/cell).
+#      ENV_BENCH_TOOLS (default "cellctl cell cell-priv nspawn lxc"; density
+#      adds cellctl-noreaper and leaves out cell-priv), CELL (build/cell;
+#      cellctl next to it).
 # Writes build/bench/env-boot.tsv and build/bench/env-density.tsv.
 # Smoke: ENV_BENCH_ROUNDS=1 ENV_BENCH_DENSITY=2 tests/bench/env.sh
 set -u
@@ -29,25 +36,28 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 CELL=${CELL:-$top/build/cell}
 ENVSPEC=$top/build/tools/envspec
+CELLCTL=${CELLCTL:-$(dirname "$CELL")/cellctl}
 rounds=${ENV_BENCH_ROUNDS:-5}
 density=${ENV_BENCH_DENSITY:-100}
-tools=${ENV_BENCH_TOOLS:-"cell cell-priv nspawn lxc"}
+tools=${ENV_BENCH_TOOLS:-"cellctl cell cell-priv nspawn lxc"}
 out=$top/build/bench
 mkdir -p "$out"
-for t in "$CELL" "$ENVSPEC"; do [ -x "$t" ] || { echo "env.sh: $t missing (make all)" >&2; exit 1; }; done
+for t in "$CELL" "$ENVSPEC" "$CELLCTL"; do [ -x "$t" ] || { echo "env.sh: $t missing (make all)" >&2; exit 1; }; done
 for c in systemd-nspawn lxc-start nsenter jq; do
   command -v "$c" >/dev/null || { echo "env.sh: $c missing (make envspec-deps)" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d /tmp/henv2-bench.XXXXXX)
 chmod 0755 "$tmp"
-croot=$tmp/cellroot ranges=$tmp/ranges lxcpath=$tmp/lxc
-mkdir -p "$croot" "$ranges" "$lxcpath"
+croot=$tmp/cellroot ranges=$tmp/ranges lxcpath=$tmp/lxc ccroot=$tmp/cellctl
+mkdir -p "$croot" "$ranges" "$lxcpath" "$ccroot"
 cell() { "$CELL" --root "$croot" "$@"; }
+cellctl() { "$CELLCTL" --root "$ccroot" "$@" </dev/null 3>&-; }
 declare -A NSPAWN_PID=()
 
 cleanup() {
   local id p
+  for id in $(ls "$ccroot/vps" 2>/dev/null); do cellctl destroy --force "$id" >/dev/null 2>&1; done
   for id in $(cell list --quiet 2>/dev/null); do cell delete --force "$id" >/dev/null 2>&1; done
   for id in $(lxc-ls -P "$lxcpath" 2>/dev/null); do lxc-stop -P "$lxcpath" -n "$id" -k >/dev/null 2>&1; done
   for p in "${NSPAWN_PID[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -82,6 +92,11 @@ unoverlay() {
 
 # ---------------------------------------------------------------- starters
 # start_TOOL NAME INIT(systemd|busybox) LOWER: starts, sets PID to the init's host pid
+start_cellctl() { # made by prep
+  cellctl start "$1" >"$tmp/$1.log" 2>&1 || { cat "$tmp/$1.log" >&2; return 1; }
+  PID=$(cellctl show "$1" --json | jq -r .pid)
+}
+start_cellctl_noreaper() { start_cellctl "$@"; }
 start_cell() { # unprivileged
   local name=$1 init=$2 lower=$3 base
   base=$("$ENVSPEC" alloc "$ranges" "$name") || return 1
@@ -129,14 +144,27 @@ EOF
   lxc-start -P "$lxcpath" -n "$name" -d -o "$tmp/$name.log" || { cat "$tmp/$name.log" >&2; return 1; }
   PID=$(lxc-info -P "$lxcpath" -n "$name" -pH)
 }
-# the overlay of the peers and of cell-priv is made before the clock starts
-prep() { [ "$1" = cell ] || overlay "$2" "$3"; }
+# before the clock: cellctl's create, the overlay of the peers and of cell-priv
+prep() { # TOOL NAME LOWER INIT
+  case $1 in
+    cell) ;;
+    cellctl | cellctl-noreaper)
+      cellctl create "$2" --rootfs "$3" --init "$4" --cellfs off >/dev/null || return 1
+      [ "$1" = cellctl ] || cellctl set "$2" reboot=stop >/dev/null ;;
+    *) overlay "$2" "$3" ;;
+  esac
+}
 
 # stop_TOOL NAME INITPID INIT: halts, waits for the init to be gone
-wait_gone() { local i; for i in $(seq 1200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
+# gone: no such process, or a zombie (an init reparented to pid 1 waits there
+# for pid 1 to reap it, which is pid 1's latency, not the environment's)
+alive() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
+wait_gone() { local i; for i in $(seq 1200); do alive "$1" || return 0; sleep 0.05; done; return 1; }
 halt_sig() { [ "$1" = busybox ] && echo USR2 || echo RTMIN+3; }
 stop_cell() { kill -s "$(halt_sig "$3")" "$2" && wait_gone "$2"; }
 stop_cell_priv() { stop_cell "$@"; }
+stop_cellctl() { cellctl stop "$1" --timeout 120 >/dev/null && wait_gone "$2"; }
+stop_cellctl_noreaper() { stop_cellctl "$@"; }
 stop_nspawn() { # nspawn turns SIGTERM into SIGRTMIN+3 for the init; busybox init wants SIGUSR2
   local p=${NSPAWN_PID[$1]}
   if [ "$3" = busybox ]; then kill -USR2 "$2"; else kill -TERM "$p"; fi
@@ -146,6 +174,7 @@ stop_lxc() { lxc-stop -P "$lxcpath" -n "$1" -t 120 >/dev/null && wait_gone "$2";
 
 forget() { # NAME TOOL: removes what is left
   case $2 in
+    cellctl | cellctl-noreaper) cellctl destroy --force "$1" >/dev/null 2>&1; return ;;
     cell | cell-priv) cell delete --force "$1" >/dev/null 2>&1; "$ENVSPEC" free "$ranges" "$1" 2>/dev/null ;;
     lxc) lxc-stop -P "$lxcpath" -n "$1" -k >/dev/null 2>&1; rm -rf "${lxcpath:?}/$1" ;;
     nspawn) kill -9 "${NSPAWN_PID[$1]}" 2>/dev/null; wait "${NSPAWN_PID[$1]}" 2>/dev/null; unset "NSPAWN_PID[$1]" ;;
@@ -158,7 +187,7 @@ wait_running() { # INITPID: polls systemd's state through nsenter (the same for 
   for i in $(seq 1800); do
     s=$(nsenter -t "$1" -a systemctl is-system-running 2>/dev/null)
     case $s in running) return 0 ;; degraded | maintenance | stopping) echo "state $s" >&2; return 1 ;; esac
-    kill -0 "$1" 2>/dev/null || return 1
+    alive "$1" || return 1
     sleep 0.1
   done
   return 1
@@ -179,7 +208,7 @@ declare -A BOOT=() STOP=()
 for r in $(seq "$rounds"); do
   for tool in $tools; do
     name=henv2-b-$tool-$r
-    if ! prep "$tool" "$name" "$tmp/debian"; then status=1; continue; fi
+    if ! prep "$tool" "$name" "$tmp/debian" systemd; then status=1; continue; fi
     t0=$(now)
     if ! "start_$(fn "$tool")" "$name" systemd "$tmp/debian" || ! wait_running "$PID"; then
       echo "# $tool: round $r did not reach running" >&2
@@ -215,15 +244,15 @@ printf 'tool\tn\tmem_kib_per_env\thelpers_per_env\thelper_rss_kib_per_env\n' >"$
 memavail() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 echo "Density: $density idle busybox-init environments per tool"
 printf '%-10s %6s %16s %16s %20s\n' tool n mem_KiB/env helpers/env helper_RSS_KiB/env
-for tool in $tools; do
-  [ "$tool" = cell-priv ] && continue
+dtools=$(for t in $tools; do [ "$t" = cell-priv ] || echo "$t"; [ "$t" = cellctl ] && echo cellctl-noreaper; done)
+for tool in $dtools; do
   names=() pids=()
   sync
   m0=$(memavail)
   ok=1
   for i in $(seq "$density"); do
     name=henv2-d-$tool-$i
-    prep "$tool" "$name" "$tmp/busybox" || { ok=0; break; }
+    prep "$tool" "$name" "$tmp/busybox" busybox || { ok=0; break; }
     "start_$(fn "$tool")" "$name" busybox "$tmp/busybox" || { ok=0; break; }
     names+=("$name") pids+=("$PID")
   done

@@ -99,9 +99,11 @@ halt() {
   pid=$(env_pid "$name")
   kill -s "$sig" "$pid"
   local end=$((SECONDS + t))
-  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.1; done
-  ! kill -0 "$pid" 2>/dev/null
+  while alive "$pid" && [ $SECONDS -lt $end ]; do sleep 0.1; done
+  ! alive "$pid"
 }
+# a running process (not gone, not a zombie waiting for pid 1 to reap it)
+alive() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
 
 env_down() {
   local name=$1 d=$ENVSPEC_TMP/$1

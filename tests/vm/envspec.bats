@@ -64,8 +64,8 @@ teardown() { teardown_envs henv2-vm-u henv2-vm-p; }
   base=$(cat "$ENVSPEC_TMP/henv2-vm-u/base")
   [ "$(stat -c %u /proc/"$pid")" = "$base" ]
   # pure cgroup v2 inside: one cgroup2 mount, systemd's slices below the environment's cgroup
-  run envexec henv2-vm-u findmnt -no FSTYPE /sys/fs/cgroup
-  [ "$output" = cgroup2 ]
+  run envexec henv2-vm-u stat -f -c %T /sys/fs/cgroup
+  [ "$output" = cgroup2fs ]
   grep -q "^0::${ENVSPEC_CGROUP_PARENT}/henv2-vm-u/init.scope$" /proc/"$pid"/cgroup
   [ -d "/sys/fs/cgroup${ENVSPEC_CGROUP_PARENT}/henv2-vm-u/system.slice" ]
   [ "$(stat -c %u "/sys/fs/cgroup${ENVSPEC_CGROUP_PARENT}/henv2-vm-u/system.slice")" = "$base" ]

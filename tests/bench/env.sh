@@ -119,9 +119,15 @@ start_nspawn() {
     </dev/null >"$tmp/$name.log" 2>&1 3>&- &
   p=$!
   NSPAWN_PID[$name]=$p
-  for i in $(seq 200); do
-    c=$(ps -o pid= --ppid "$p" | tr -d ' ' | head -1)
-    [ -n "$c" ] && { PID=$c; return 0; }
+  # the init: a child of nspawn in another pid namespace (nspawn's first
+  # child is an intermediate process that exits)
+  for i in $(seq 500); do
+    for c in $(ps -o pid= --ppid "$p"); do
+      if alive "$c" && [ "$(readlink "/proc/$c/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]; then
+        PID=$c
+        return 0
+      fi
+    done
     kill -0 "$p" 2>/dev/null || break
     sleep 0.02
   done

@@ -77,6 +77,9 @@ host_clean() {
   run ctl net create hnetb --type bridge --subnet 10.78.0.0/24
   [ "$status" -eq 1 ]
   [[ "$output" == *"exists already"* ]]
+  # from another network namespace the store is refused, not taken as all stale
+  run ip netns exec "$C1" "$CELLCTL" --root "$R" net rm hnetb
+  [ "$status" -eq 1 ] && [[ "$output" == *"belongs to another network namespace"* ]]
   run ctl net rm hnetb
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   host_clean

@@ -201,7 +201,9 @@ char *lease_render(const struct lease *l, size_t n) {
     const struct netns_endpoint *e = &l[i].ep;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", e->name);
-    cJSON_AddStringToObject(o, "state", l[i].state == LEASE_ATTACHED ? "attached" : "attaching");
+    cJSON_AddStringToObject(o, "state", l[i].state == LEASE_ATTACHED    ? "attached"
+                                            : l[i].state == LEASE_DETACHING ? "detaching"
+                                                                            : "attaching");
     cJSON_AddNumberToObject(o, "pid", l[i].pid);
     cJSON_AddStringToObject(o, "network", e->network);
     cJSON_AddStringToObject(o, "hostname", e->hostname);
@@ -247,7 +249,9 @@ int lease_parse(const char *text, struct lease **out, size_t *n, const char *whe
     struct netns_endpoint *e = &l[i].ep;
     char state[16];
     get_str(o, "state", state, sizeof state);
-    l[i].state = !strcmp(state, "attached") ? LEASE_ATTACHED : LEASE_ATTACHING;
+    l[i].state = !strcmp(state, "attached")    ? LEASE_ATTACHED
+                 : !strcmp(state, "detaching") ? LEASE_DETACHING
+                                               : LEASE_ATTACHING;
     l[i].pid = (pid_t)get_num(o, "pid");
     get_str(o, "name", e->name, sizeof e->name);
     get_str(o, "network", e->network, sizeof e->network);

@@ -156,6 +156,8 @@ static int host_side(struct store *st, struct nl *nl, const struct netns_network
   if (fw_sync(st, err) < 0) return -1;
   s.up = 1;
   if (nl_link_set(nl, hidx, &s, err) < 0) return -1;
+  /* an environment may use its own port forward (nft.h): hairpin on its port */
+  if (net->type == NETNS_BRIDGE && nl_bridge_port_hairpin(nl, hidx, true, err) < 0) return -1;
   if (net->type == NETNS_ROUTED) {
     if (a4.family && nl_route_add(nl, AF_INET, &a4, 32, NULL, hidx, err) < 0) return -1;
     if (a6.family && nl_route_add(nl, AF_INET6, &a6, 128, NULL, hidx, err) < 0) return -1;

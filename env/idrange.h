@@ -53,8 +53,12 @@ void env_idrange_set_subid_files(const char *subuid, const char *subgid);
  * SRC (recursive): host ids 0..count-1 in SRC show as base..base+count-1, so
  * the environment's root owns its rootfs without a chown.  DST may equal SRC
  * (the idmapped copy then covers it).  Needs the initial user namespace and
- * a filesystem that supports idmapped mounts (ext4, btrfs, xfs, tmpfs,
- * overlayfs on 6.x). */
+ * a filesystem that supports idmapped mounts (ext4, btrfs, xfs; tmpfs from
+ * 6.3).  An overlayfs mount itself cannot be idmapped (EINVAL on 6.18):
+ * idmap its lower layers and mount the overlay over them with an upper
+ * directory owned by the range (a new, empty directory: nothing is chowned);
+ * an idmapped upper needs the overlay mounted from inside the user namespace
+ * (the host's root is unmapped there: EOVERFLOW on the work directory). */
 int env_idrange_idmap_mount(const char *src, const char *dst, unsigned base, unsigned count, struct cell_err *err);
 
 #endif

@@ -195,6 +195,11 @@ static cJSON *build_mounts(const struct env_spec_in *in, bool userns) {
     MOUNT(ms, "/sys", "none", "/sys", "rbind", "nosuid", "noexec", "nodev", "ro");
   else
     MOUNT(ms, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
+  /* The bind of the host's /sys brings its cgroup2 mount along (pure v2):
+   * a cgroup2 mount right on it is the same superblock at the same place
+   * (EBUSY), so a tmpfs goes between them. */
+  if (userns && !in->netns_new)
+    MOUNT(ms, "/sys/fs/cgroup", "tmpfs", "tmpfs", "nosuid", "noexec", "nodev", "mode=755", "size=64k");
   /* the environment's own cgroup subtree, writable (a cgroup namespace) */
   MOUNT(ms, "/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "rw");
   MOUNT(ms, "/run", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=755", "size=20%");

@@ -41,6 +41,12 @@ struct xctx {
   const char *entry; /* the entry's name as the archive spells it */
   struct inoset made;
   bool is_root;
+  /* directories' times, set again at the end (their entries changed them) */
+  struct dirtime {
+    char *path;
+    struct timespec ts[2];
+  } *dt;
+  size_t ndt, capdt;
 };
 
 const char *img_filter_name(int code) {
@@ -312,6 +318,34 @@ static int make_file(struct xctx *x, struct archive *a, struct archive_entry *e,
   return apply_meta(x, e, fd, parent, base, false);
 }
 
+static void note_dir_time(struct xctx *x, struct archive_entry *e, const char *path) {
+  if (x->ndt == x->capdt) {
+    size_t nc = x->capdt ? x->capdt * 2 : 64;
+    void *nv = realloc(x->dt, nc * sizeof *x->dt);
+    if (!nv) return;
+    x->dt = nv;
+    x->capdt = nc;
+  }
+  struct dirtime *d = &x->dt[x->ndt];
+  if (!(d->path = strdup(path))) return;
+  d->ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+  d->ts[0] = archive_entry_atime_is_set(e) ? (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)} : d->ts[1];
+  x->ndt++;
+}
+
+static void restore_dir_times(struct xctx *x) {
+  for (size_t i = 0; i < x->ndt; i++) {
+    int fd = x->dt[i].path[0] ? cell_openat2(x->root, x->dt[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, RES_FLAGS)
+                              : fcntl(x->root, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0) {
+      futimens(fd, x->dt[i].ts);
+      close(fd);
+    }
+    free(x->dt[i].path);
+  }
+  free(x->dt);
+}
+
 static int make_dir(struct xctx *x, struct archive_entry *e, int parent, const char *base) {
   int fd;
   if (!*base) {
@@ -438,6 +472,7 @@ static int whiteout(struct xctx *x, const char *dir, const char *base) {
 static int one_entry(struct xctx *x, struct archive *a, struct archive_entry *e) {
   char name[PATH_MAX];
   if (clean_name(x, x->entry, name, sizeof name) < 0) return -1;
+  if (archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e)) note_dir_time(x, e, name);
   char *slash = strrchr(name, '/');
   const char *base = slash ? slash + 1 : name;
   const char *dir = slash ? (*slash = 0, name) : "";
@@ -510,6 +545,11 @@ int img_extract_archive(struct archive *a, struct archive *filter_src, int dest_
       r = -1;
       break;
     }
+  }
+  if (r == 0) restore_dir_times(&x);
+  else {
+    for (size_t i = 0; i < x.ndt; i++) free(x.dt[i].path);
+    free(x.dt);
   }
   free(x.made.v);
   return r;

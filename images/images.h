@@ -69,8 +69,8 @@ int img_unpack(struct img_store *s, const char *ref, const char *dir, struct cel
 int img_remove(struct img_store *s, const char *ref, bool force, struct cell_err *err);
 /* Every image, as a JSON array of {"id","names":[..],"created","size","layers","users":[..]}. */
 int img_list(struct img_store *s, struct cJSON **list_out, struct cell_err *err);
-/* One image: {"id","names","manifest","config","layers":[{digest,diff_id,chain_id,size,mediaType}],
- * "users"}. */
+/* One image: the img_list fields plus "manifest", "config" (the whole config blob) and
+ * "layer_list":[{digest,diff_id,chain_id,mediaType,size,unpacked}], bottom layer first. */
 int img_inspect(struct img_store *s, const char *ref, struct cJSON **out, struct cell_err *err);
 
 /* ---- safe extraction of a tar stream (also for `cellctl create --rootfs TAR`) ---- */

@@ -44,3 +44,5 @@ envspec-deps:
 
 env-bench: envspec-deps all
 	tests/bench/env.sh
+# `make bench` runs the environment benchmark too (full counts: 5 rounds, 100 environments)
+bench: env-bench

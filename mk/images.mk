@@ -29,7 +29,7 @@ $(BUILD)/tests/test_images_%: tests/images/test_%.c $(BUILD)/libimages.a $(BUILD
 
 unit: $(IMG_TESTS)
 
-DEB_PKGS += libarchive-dev libssl-dev zstd python3 skopeo umoci podman docker.io busybox-static
+DEB_PKGS += libarchive-dev libssl-dev zstd xz-utils python3 skopeo umoci podman docker.io busybox-static jq util-linux
 
 # The libFuzzer target of the parsers (tests/fuzz/fuzz_images.c): fuzz.mk's pattern rule links only
 # libfuzzcell.a, so this explicit rule adds images/oci.c, images/digest.c and libcrypto.

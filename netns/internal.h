@@ -14,6 +14,8 @@ int fw_sync(struct store *st, struct cell_err *err);
 /* Rewrites the network's resolver hosts file from the leases l[0..n). */
 int dns_sync(struct store *st, const struct netns_network *net, const struct lease *l, size_t n,
              struct cell_err *err);
+/* Starts the network's resolver (bridge networks) unless it runs. */
+int dns_start(struct store *st, const struct netns_network *n, struct cell_err *err);
 /* The directory the resolvers keep their files in: ROOT/net/.run */
 int dns_rundir(struct store *st, char *out, size_t size, struct cell_err *err);
 

@@ -86,7 +86,7 @@ int net_bridge_ensure(struct nl *nl, const struct netns_network *net, struct cel
   return 0;
 }
 
-static int dns_start(struct store *st, const struct netns_network *n, struct cell_err *err) {
+int dns_start(struct store *st, const struct netns_network *n, struct cell_err *err) {
   if (n->type != NETNS_BRIDGE) return 0;
   char rundir[4096], listen[2 * NETNS_ADDR_MAX + 2];
   if (dns_rundir(st, rundir, sizeof rundir, err) < 0) return -1;

@@ -24,6 +24,9 @@
  *    forwarded, use one of the host's other addresses).  Hairpin: traffic
  *    from a network's subnet to the same subnet that was DNATed is
  *    masqueraded, so another environment on the network can use the forward.
+ *    An environment using its own forward needs hairpin mode on its bridge
+ *    port (IFLA_BRPORT_MODE) when br_netfilter is active: the DNATed packet
+ *    is then bridged back out of the port it came in by.
  *  - a forward chain that accepts established traffic and traffic from/to
  *    cell's networks (it cannot override a drop in another table: `cellctl
  *    doctor` reports those).

@@ -11,6 +11,8 @@
  * The IFB device is named after the veth (netns_tc_ifb_name) and carries the
  * veth's name as its alias; netns_tc_clear removes it, and so does
  * netns_tc_clear_name once the veth is gone.
+ * TBF counts whole frames, so TCP goodput measured by iperf3 is ~95% of
+ * the rate (tests/nft/tc.bats).
  * Rates are bits per second; 0 means no limit in that direction.  Calling
  * netns_tc_set again changes the limits live (qdiscs replaced in place). */
 #ifndef CELL_NETNS_TC_H

@@ -192,6 +192,17 @@ static void test_privileged_and_modes(void) {
   const cJSON *m = mount_at(s, "/sys");
   CHECK(m && has_str(J(m, "options"), "rbind") && has_str(J(m, "options"), "ro") && !has_ns(s, "network", NULL),
         "userns without netns: /sys is a read-only bind of the host's");
+  /* the bind brings the host's cgroup2 along on v2: a tmpfs, then the cgroup mount on it */
+  int tmpfs_at = -1, cg_at = -1, i = 0;
+  const cJSON *it;
+  cJSON_ArrayForEach(it, J(s, "mounts")) {
+    if (!strcmp(cJSON_GetStringValue(J(it, "destination")), "/sys/fs/cgroup")) {
+      if (!strcmp(cJSON_GetStringValue(J(it, "type")), "tmpfs")) tmpfs_at = i;
+      else if (!strcmp(cJSON_GetStringValue(J(it, "type")), "cgroup")) cg_at = i;
+    }
+    i++;
+  }
+  CHECK(tmpfs_at >= 0 && cg_at > tmpfs_at, "userns without netns: a tmpfs under the cgroup mount (not the host's cgroup2)");
   cJSON_Delete(s);
 
   /* busybox init: no NOTIFY_SOCKET (only systemd speaks it) */

@@ -10,6 +10,7 @@
 #   sysinit   writes /run/init-ready (the "runlevel reached" mark) after
 #             mounting nothing (the environment's spec mounts /proc, /run...)
 #   shutdown  writes "halting" to /run/init-ready's neighbour /run/init-halt
+# and an /etc/os-release (ID=busybox).
 # Busybox init halts on SIGUSR2 (poweroff), reboots on SIGTERM, and waits
 # otherwise: an idle environment is one process.  Locked against concurrent
 # builders (flock on build/cache/.busybox-init.lock); the tar is renamed into
@@ -31,6 +32,8 @@ tmp=$(mktemp -d "$cache/.busybox-init.XXXXXX")
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 cp -a "$fixture" "$tmp/rootfs"
 ln -sf /bin/busybox "$tmp/rootfs/sbin/init"
+# systemd-nspawn -b (the benchmark's peer) refuses a tree without os-release
+printf 'ID=busybox\nNAME=BusyBox\nPRETTY_NAME="BusyBox init (cell tests)"\n' >"$tmp/rootfs/etc/os-release"
 cat >"$tmp/rootfs/etc/inittab" <<'TAB'
 ::sysinit:/bin/sh -c 'echo $(cat /proc/uptime) >/run/init-ready'
 ::shutdown:/bin/sh -c 'echo halting >/run/init-halt'

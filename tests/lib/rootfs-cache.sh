@@ -10,7 +10,8 @@
 # build runs `mmdebstrap --variant=minbase` (root mode) into a temp file next
 # to the cache and renames it into place, under an flock on
 # build/cache/.debian-bookworm.lock, so concurrent callers build it once and
-# a killed build leaves no half tar.  Older keys are removed after a build.
+# a killed build leaves no half tar.  Older keys are removed after a build
+# (with the TAR%.tar.d trees that tests extract next to them).
 # Env: CELL_CACHE (default build/cache), CELL_DEBIAN_MIRROR (default
 # http://deb.debian.org/debian).  Needs root and mmdebstrap (installed if missing).
 #
@@ -55,7 +56,10 @@ mmdebstrap --quiet --format=tar --variant=minbase --include="$PACKAGES" \
   bookworm "$tmp" "$mirror" >&2
 mv "$tmp" "$out"
 trap - EXIT
+# older recipes' tars, and the trees tests extracted next to them (TAR%.tar.d)
 for old in "$cache"/debian-bookworm-systemd-*.tar; do
-  [ "$old" = "$out" ] || rm -f "$old"
+  [ "$old" = "$out" ] && continue
+  rm -f "$old" "$old.lock"
+  [ -d "${old%.tar}.d" ] && rm -rf --one-file-system "${old%.tar}.d"
 done
 echo "$out"

@@ -156,6 +156,8 @@ static int host_side(struct store *st, struct nl *nl, const struct netns_network
   if (fw_sync(st, err) < 0) return -1;
   s.up = 1;
   if (nl_link_set(nl, hidx, &s, err) < 0) return -1;
+  /* an environment may use its own port forward (nft.h): hairpin on its port */
+  if (net->type == NETNS_BRIDGE && nl_bridge_port_hairpin(nl, hidx, true, err) < 0) return -1;
   if (net->type == NETNS_ROUTED) {
     if (a4.family && nl_route_add(nl, AF_INET, &a4, 32, NULL, hidx, err) < 0) return -1;
     if (a6.family && nl_route_add(nl, AF_INET6, &a6, 128, NULL, hidx, err) < 0) return -1;
@@ -344,7 +346,12 @@ int netns_attach(const char *root, const struct netns_attach_opts *o, struct net
   return r;
 }
 
-/* Detaches leases of net matching (name, or the namespace ino/dev). */
+/* Detaches leases of net matching (name, or the namespace ino/dev): they
+ * are marked detaching and their host links set down, the nft table is
+ * applied without them while the links still exist (no wait behind the
+ * kernel's unregistering of a deleted link), then the links go, then the
+ * resolver and the lease file follow.  Killed anywhere, the marked leases
+ * are undone by the next repair. */
 static int detach_matching(struct store *st, struct nl *nl, const struct netns_network *net, const char *name,
                            const struct stat *ns, size_t *count, struct cell_err *err) {
   struct lease *l = NULL;
@@ -354,17 +361,33 @@ static int detach_matching(struct store *st, struct nl *nl, const struct netns_n
   for (size_t i = 0; i < n; i++) {
     bool match = name ? !strcmp(l[i].ep.name, name)
                       : (l[i].ep.netns_ino == (uint64_t)ns->st_ino && l[i].ep.netns_dev == (uint64_t)ns->st_dev);
-    if (match && r == 0) {
-      found++;
-      if (ep_teardown(nl, net, &l[i], err) < 0) r = -1, l[k++] = l[i];
+    if (match) l[i].state = LEASE_DETACHING, found++;
+  }
+  if (!found) goto out;
+  if (store_leases_save(st, net->name, l, n, err) < 0) goto fail;
+  for (size_t i = 0; i < n; i++) {
+    if (l[i].state != LEASE_DETACHING) continue;
+    struct nl_link_set down = NL_LINK_SET_INIT;
+    down.up = 0;
+    int idx = nl_link_index(nl, l[i].ep.host_ifname, err);
+    if (idx < 0 || (idx > 0 && nl_link_set(nl, idx, &down, err) < 0)) goto fail;
+  }
+  if (fw_sync(st, err) < 0) goto fail;
+  for (size_t i = 0; i < n; i++) {
+    if (l[i].state == LEASE_DETACHING) {
+      if (ep_teardown(nl, net, &l[i], err) < 0) goto fail;
     } else {
       l[k++] = l[i];
     }
   }
-  if (found && commit(st, net, l, k, r ? &(struct cell_err){0} : err) < 0) r = -1;
+  if (dns_sync(st, net, l, k, err) < 0 || store_leases_save(st, net->name, l, k, err) < 0) goto fail;
+out:
   free(l);
   *count += found;
   return r;
+fail:
+  free(l);
+  return -1;
 }
 
 int netns_detach(const char *root, const char *network, const char *endpoint, struct cell_err *err) {

@@ -78,6 +78,7 @@ static int fw_apply(struct fw_all *a, struct cell_err *err) {
                                  n->type == NETNS_ROUTED};
     for (size_t j = 0; j < a->nleases[i]; j++) {
       const struct netns_endpoint *e = &a->leases[i][j].ep;
+      if (a->leases[i][j].state == LEASE_DETACHING) continue; /* its link is down, going */
       ne[k] = (struct nft_endpoint){n->name, e->host_ifname, &addrs[na], 0};
       if (e->ip4[0]) addrs[na++] = e->ip4, ne[k].naddrs++;
       if (e->ip6[0]) addrs[na++] = e->ip6, ne[k].naddrs++;

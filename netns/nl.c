@@ -197,6 +197,20 @@ int nl_link_set(struct nl *nl, int ifindex, const struct nl_link_set *s, struct 
   return 0;
 }
 
+int nl_bridge_port_hairpin(struct nl *nl, int ifindex, bool on, struct cell_err *err) {
+  char buf[NL_BUF];
+  struct nlmsghdr *nlh = put_hdr(buf, RTM_SETLINK, 0);
+  struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+  ifi->ifi_family = AF_BRIDGE;
+  ifi->ifi_index = ifindex;
+  struct nlattr *pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+  mnl_attr_nest_end(nlh, pi);
+  int r = nl_talk(nl, nlh, NULL, NULL);
+  if (r < 0) return cell_error(err, -r, "netlink: hairpin mode on bridge port #%d", ifindex);
+  return 0;
+}
+
 static void fmt_addr(const struct nl_addr *a, char *out, size_t size) {
   if (!a || !a->family || !inet_ntop(a->family, a->u.b, out, (socklen_t)size)) snprintf(out, size, "default");
 }

@@ -51,6 +51,10 @@ struct nl_link_set {
 #define NL_LINK_SET_INIT {-1, 0, 0, -1, NULL}
 int nl_link_set(struct nl *nl, int ifindex, const struct nl_link_set *s, struct cell_err *err);
 
+/* Hairpin mode on a bridge port (frames may leave by the port they came in
+ * by: an environment reaching its own address through a forward). */
+int nl_bridge_port_hairpin(struct nl *nl, int ifindex, bool on, struct cell_err *err);
+
 /* Address add/del; nodad for IPv6 (usable at once).  An existing address on
  * add and a missing one on del are success. */
 int nl_addr_add(struct nl *nl, int ifindex, const struct nl_addr *a, int prefix, bool nodad, struct cell_err *err);

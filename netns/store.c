@@ -111,8 +111,16 @@ int store_net_load(struct store *st, const char *name, struct netns_network *out
   get_str(j, "bridge", out->bridge, sizeof out->bridge);
   out->nat = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "nat"));
   out->mtu = (unsigned)get_num(j, "mtu");
+  uint64_t ino = (uint64_t)get_num(j, "host_netns_ino");
   cJSON_Delete(j);
   if (strcmp(out->name, name)) return cell_error(err, 0, "network %s: config.json names \"%s\"", name, out->name);
+  /* the store belongs to the network namespace it was made in: anywhere
+   * else every link would look gone and every lease stale */
+  struct stat sb;
+  if (ino && stat("/proc/self/ns/net", &sb) == 0 && (uint64_t)sb.st_ino != ino)
+    return cell_error(err, EXDEV,
+                      "network %s belongs to another network namespace (inode %llu, this is %llu): run cellctl there",
+                      name, (unsigned long long)ino, (unsigned long long)sb.st_ino);
   return 0;
 }
 
@@ -131,6 +139,8 @@ int store_net_save(struct store *st, const struct netns_network *n, struct cell_
   cJSON_AddStringToObject(j, "bridge", n->bridge);
   cJSON_AddBoolToObject(j, "nat", n->nat);
   cJSON_AddNumberToObject(j, "mtu", n->mtu);
+  struct stat sb;
+  if (stat("/proc/self/ns/net", &sb) == 0) cJSON_AddNumberToObject(j, "host_netns_ino", (double)sb.st_ino);
   int r = write_json_at(d, "config.json", j, err);
   cJSON_Delete(j);
   return r;
@@ -191,7 +201,9 @@ char *lease_render(const struct lease *l, size_t n) {
     const struct netns_endpoint *e = &l[i].ep;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", e->name);
-    cJSON_AddStringToObject(o, "state", l[i].state == LEASE_ATTACHED ? "attached" : "attaching");
+    cJSON_AddStringToObject(o, "state", l[i].state == LEASE_ATTACHED    ? "attached"
+                                            : l[i].state == LEASE_DETACHING ? "detaching"
+                                                                            : "attaching");
     cJSON_AddNumberToObject(o, "pid", l[i].pid);
     cJSON_AddStringToObject(o, "network", e->network);
     cJSON_AddStringToObject(o, "hostname", e->hostname);
@@ -237,7 +249,9 @@ int lease_parse(const char *text, struct lease **out, size_t *n, const char *whe
     struct netns_endpoint *e = &l[i].ep;
     char state[16];
     get_str(o, "state", state, sizeof state);
-    l[i].state = !strcmp(state, "attached") ? LEASE_ATTACHED : LEASE_ATTACHING;
+    l[i].state = !strcmp(state, "attached")    ? LEASE_ATTACHED
+                 : !strcmp(state, "detaching") ? LEASE_DETACHING
+                                               : LEASE_ATTACHING;
     l[i].pid = (pid_t)get_num(o, "pid");
     get_str(o, "name", e->name, sizeof e->name);
     get_str(o, "network", e->network, sizeof e->network);

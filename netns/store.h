@@ -13,7 +13,9 @@
 #include "lib/error.h"
 #include "netns/netns.h"
 
-enum lease_state { LEASE_ATTACHING, LEASE_ATTACHED };
+/* Only LEASE_ATTACHED is a finished state: under the lock any other one is
+ * left by a killed command, and is undone by the next. */
+enum lease_state { LEASE_ATTACHING, LEASE_ATTACHED, LEASE_DETACHING };
 
 /* One endpoint in leases.json. */
 struct lease {

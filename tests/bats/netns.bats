@@ -77,6 +77,9 @@ host_clean() {
   run ctl net create hnetb --type bridge --subnet 10.78.0.0/24
   [ "$status" -eq 1 ]
   [[ "$output" == *"exists already"* ]]
+  # from another network namespace the store is refused, not taken as all stale
+  run ip netns exec "$C1" "$CELLCTL" --root "$R" net rm hnetb
+  [ "$status" -eq 1 ] && [[ "$output" == *"belongs to another network namespace"* ]]
   run ctl net rm hnetb
   [ "$status" -eq 0 ] || { echo "$output"; false; }
   host_clean
@@ -121,6 +124,9 @@ host_clean() {
   in_ns "$C1" ip -j route show default | jq -e '.[0].gateway == "10.77.0.1"'
   in_ns "$C1" ip -j -6 route show default | jq -e '.[0].gateway == "fd77::1"'
   [ "$(in_ns "$C1" ip -j link show eth0 | jq '.[0].mtu')" -eq 1500 ]
+  # the host-side port is in hairpin mode (an environment may use its own forward)
+  hif=$(ctl --json net ls | jq -r '.[0].endpoints[] | select(.name=="two") | .host_ifname')
+  hx bridge -j -d link show dev "$hif" | jq -e '.[0].hairpin == true'
   in_ns "$C1" busybox ping -c1 -W2 10.77.0.50
   in_ns "$C1" busybox ping -6 -c1 -W2 fd77::50
   in_ns "$C2" busybox ping -c1 -W2 10.77.0.2

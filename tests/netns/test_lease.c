@@ -50,6 +50,11 @@ int main(void) {
   CHECK(lease_load_at(d, "leases.json", &back, &n, &err) == 0 && n == 2 && !strcmp(back[1].ep.name, "db"),
         "load what was saved");
   free(back);
+  l[1].state = LEASE_DETACHING;
+  CHECK(lease_save_at(d, "leases.json", l, 2, &err) == 0 && lease_load_at(d, "leases.json", &back, &n, &err) == 0 &&
+            n == 2 && back[1].state == LEASE_DETACHING && back[0].state == LEASE_ATTACHED,
+        "the detaching state survives");
+  free(back);
   CHECK(lease_save_at(d, "leases.json", l, 1, &err) == 0 && lease_load_at(d, "leases.json", &back, &n, &err) == 0 &&
             n == 1,
         "a shorter save replaces");

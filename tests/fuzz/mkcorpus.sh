@@ -72,6 +72,9 @@ cgfiles)
     put "${rel//\//_}" <"$f"
   done < <(find "$fx/fsview" "$fx/cgroup" -type f ! -name '*.json' ! -name '*.expected' -size -64k | sort)
   ;;
+images)
+  dict 1 "$top"/images/oci.c
+  ;;
 *)
   echo "mkcorpus: unknown target $name" >&2
   exit 1

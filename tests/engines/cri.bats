@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# Kubernetes' view of the runtime: containerd 1.6's CRI plugin driven over
+# its gRPC socket by a small CRI client (cri/cri.py), as the kubelet does.
+# One private containerd (cri/lib.bash: own root, state, socket, CNI bridge,
+# all inside a network namespace of its own) registers two RuntimeClass
+# handlers, both io.containerd.runc.v2: `cell` (BinaryName = $CELL) and
+# `runc` (/usr/sbin/runc, the control).  Every scenario runs once per
+# handler.  Pod cgroup parents are $ENG_CGPARENT/hcri-<pod>.
+
+bats_require_minimum_version 1.5.0
+load lib
+load cri/lib
+
+setup_file() {
+  command -v containerd >/dev/null && command -v ctr >/dev/null ||
+    { echo "containerd/ctr missing: run make engines-deps" >&2; return 1; }
+  eng_init hcri || return 1
+  cri_node_up
+}
+
+teardown_file() {
+  cri_node_down
+  eng_fini
+}
+
+teardown() {
+  cri_remove_all
+}
+
+# ctr_cg_file PID CONTROLLER FILE: a cgroup v1 file of a process's cgroup
+# (this host mounts cpu and cpuacct separately)
+ctr_cg_file() {
+  local path
+  path=$(awk -F: -v c="$2" '$2 == c { print $3 }' "/proc/$1/cgroup")
+  echo "$ENG_CGROUP_ROOT/$2$path/$3"
+}
+
+# ---------------------------------------------------------------- scenarios
+
+# RunPodSandbox (host network) .. RemovePodSandbox with one long-running
+# container: limits, ExecSync, stats, update, log reopen, stop, removal.
+scenario_lifecycle() {
+  local h=$1 pod cfg ctr cid pid out log
+  cfg=$(cri_pod_config "life-$h" node)
+  pod=$(cri_run_pod "$h" "$cfg")
+  run -0 cri_pod_status "$pod"
+  [ "$(jq -r .status.state <<<"$output")" = SANDBOX_READY ]
+  [ "$(jq -r .status.runtime_handler <<<"$output")" = "$h" ]
+
+  ctr=$(cri_ctr_config c1 '.linux.resources = {memory_limit_in_bytes: 67108864, cpu_period: 100000,
+      cpu_quota: 50000, cpu_shares: 512}' \
+    sh -c 'trap "echo usr1-\$(date +%s%N)" USR1; trap "echo term; exit 0" TERM; echo started; while :; do sleep 0.1; done')
+  cid=$(cri_create "$pod" "$cfg" "$ctr")
+  [ "$(cri_state "$cid")" = CONTAINER_CREATED ]
+  cri_start "$cid"
+  [ "$(cri_state "$cid")" = CONTAINER_RUNNING ]
+
+  # the runtime under test runs it, in the pod's cgroup parent, with its limits
+  pid=$(cri_container_pid "$cid")
+  [ "$(awk -F: '$2 == "memory" { print $3 }' "/proc/$pid/cgroup")" = "$ENG_CGPARENT/hcri-life-$h/$cid" ]
+  [ "$(cat "$(ctr_cg_file "$pid" memory memory.limit_in_bytes)")" = 67108864 ]
+  [ "$(cat "$(ctr_cg_file "$pid" cpu cpu.cfs_quota_us)")" = 50000 ]
+  [ "$(cat "$(ctr_cg_file "$pid" cpu cpu.shares)")" = 512 ]
+  ls "$ENG_TMP/cri/$h-root/k8s.io" | grep -qx "$cid"
+
+  # host network: the container is in containerd's netns
+  run -0 cri_exec "$cid" readlink /proc/self/ns/net
+  [ "$output" = "net:[$(stat -L -c %i "/run/netns/$CRI_NETNS")]" ]
+  # ExecSync: output and exit status
+  run -7 cri_exec "$cid" sh -c 'echo out; echo err >&2; exit 7'
+  [ "$output" = $'out\nerr' ]
+  run -0 cri_exec "$cid" cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+  [ "$output" = 67108864 ]
+
+  # stats
+  run -0 cri ContainerStats "{\"container_id\":\"$cid\"}"
+  [ "$(jq -r .stats.attributes.id <<<"$output")" = "$cid" ]
+  [ "$(jq -r '.stats.memory.working_set_bytes.value | tonumber > 0' <<<"$output")" = true ]
+  [ "$(jq -r '.stats.cpu.usage_core_nano_seconds.value | tonumber > 0' <<<"$output")" = true ]
+  run -0 cri ListContainerStats "{\"filter\":{\"pod_sandbox_id\":\"$pod\"}}"
+  [ "$(jq -r '[.stats[].attributes.id] | join(" ")' <<<"$output")" = "$cid" ]
+
+  # UpdateContainerResources, seen in the cgroup and from inside
+  cri UpdateContainerResources "{\"container_id\":\"$cid\",\"linux\":{\"memory_limit_in_bytes\":134217728,
+    \"cpu_period\":100000,\"cpu_quota\":150000,\"cpu_shares\":1024}}" >/dev/null
+  [ "$(cat "$(ctr_cg_file "$pid" memory memory.limit_in_bytes)")" = 134217728 ]
+  [ "$(cat "$(ctr_cg_file "$pid" cpu cpu.shares)")" = 1024 ]
+  run -0 cri_exec "$cid" cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+  [ "$output" = 134217728 ]
+
+  # ReopenContainerLog: the rotated file stops growing, the new one gets output
+  log=$ENG_TMP/pods/life-$h/c1.log
+  grep -q ' stdout F started$' "$log"
+  mv "$log" "$log.1"
+  cri ReopenContainerLog "{\"container_id\":\"$cid\"}" >/dev/null
+  [ -f "$log" ]
+  cri_exec "$cid" kill -USR1 1
+  eng_wait_for 10 grep -q ' stdout F usr1-' "$log"
+  ! grep -q usr1- "$log.1"
+
+  # StopContainer: TERM, the trap's exit code
+  cri StopContainer "{\"container_id\":\"$cid\",\"timeout\":10}" >/dev/null
+  run -0 cri_status "$cid"
+  [ "$(jq -r .status.state <<<"$output")" = CONTAINER_EXITED ]
+  [ "$(jq -r .status.exit_code <<<"$output")" = 0 ]
+  [ "$(jq -r .status.reason <<<"$output")" = Completed ]
+  ! kill -0 "$pid" 2>/dev/null
+  grep -q ' stdout F term$' "$log"
+  cri RemoveContainer "{\"container_id\":\"$cid\"}" >/dev/null
+  run -3 cri_status "$cid"
+  ! ls "$ENG_TMP/cri/$h-root/k8s.io" | grep -qx "$cid"
+
+  cri StopPodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null
+  [ "$(cri_pod_status "$pod" | jq -r .status.state)" = SANDBOX_NOTREADY ]
+  cri RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null
+  run -3 cri_pod_status "$pod"
+  # nothing left: runtime state, cgroups below the pod's parent
+  [ -z "$(ls "$ENG_TMP/cri/$h-root/k8s.io")" ]
+  [ -z "$(find "$ENG_CGROUP_ROOT/memory$ENG_CGPARENT/hcri-life-$h" -mindepth 1 -type d 2>/dev/null)" ]
+}
+
+@test "cell: pod lifecycle over the CRI (host network): limits, ExecSync, stats, update, log reopen, stop, remove" {
+  scenario_lifecycle cell
+}
+
+@test "runc: pod lifecycle over the CRI (host network): limits, ExecSync, stats, update, log reopen, stop, remove" {
+  scenario_lifecycle runc
+}

@@ -126,3 +126,76 @@ scenario_lifecycle() {
 @test "runc: pod lifecycle over the CRI (host network): limits, ExecSync, stats, update, log reopen, stop, remove" {
   scenario_lifecycle runc
 }
+
+# A pod on the CNI bridge: its IP from the bridge's subnet, its own hostname,
+# the gateway (the bridge in containerd's netns) reachable; the veth and the
+# IP lease are gone after StopPodSandbox.
+scenario_bridge() {
+  local h=$1 pod cfg cid ip
+  cfg=$(cri_pod_config "net-$h" pod)
+  pod=$(cri_run_pod "$h" "$cfg")
+  ip=$(cri_pod_status "$pod" | jq -r .status.network.ip)
+  [[ $ip == "$CRI_SUBNET_PREFIX".* ]]
+  cid=$(cri_create "$pod" "$cfg" "$(cri_ctr_config web . sleep 600)")
+  cri_start "$cid"
+  run -0 cri_exec "$cid" ip -4 -o addr show eth0
+  [[ $output == *" inet $ip/24 "* ]]
+  run -0 cri_exec "$cid" hostname
+  [ "$output" = "net-$h" ]
+  # not the node's network namespace
+  run -0 cri_exec "$cid" readlink /proc/self/ns/net
+  [ "$output" != "net:[$(stat -L -c %i "/run/netns/$CRI_NETNS")]" ]
+  run -0 cri_exec "$cid" ping -c 1 -W 5 "$CRI_SUBNET_PREFIX.1"
+  # and the node reaches the pod
+  run -0 ip netns exec "$CRI_NETNS" busybox ping -c 1 -W 5 "$ip"
+  [ -n "$(ip -n "$CRI_NETNS" -o link show type veth)" ]
+  ls "$ENG_TMP/cni-ipam/hcri" | grep -qx "$ip"
+
+  cri StopPodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null
+  [ "$(cri_state "$cid")" = CONTAINER_EXITED ]
+  [ -z "$(ip -n "$CRI_NETNS" -o link show type veth)" ]
+  ! ls "$ENG_TMP/cni-ipam/hcri" | grep -qx "$ip"
+  cri RemovePodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null
+  [ -z "$(ls "$ENG_TMP/cri/$h-root/k8s.io")" ]
+}
+
+@test "cell: pod on a CNI bridge network: pod IP, hostname, gateway and node reachable, veth and lease released" {
+  scenario_bridge cell
+}
+
+@test "runc: pod on a CNI bridge network: pod IP, hostname, gateway and node reachable, veth and lease released" {
+  scenario_bridge runc
+}
+
+# wait_exited ID: until the container's state is CONTAINER_EXITED
+wait_exited() { eng_wait_for 30 eval "[ \"\$(cri_state $1)\" = CONTAINER_EXITED ]"; }
+
+# A container that exits 7 (reason Error) and one killed by the OOM killer
+# at its memory limit (exit code 137, reason OOMKilled).
+scenario_exit_oom() {
+  local h=$1 pod cfg c1 c2
+  cfg=$(cri_pod_config "exit-$h" node)
+  pod=$(cri_run_pod "$h" "$cfg")
+  c1=$(cri_create "$pod" "$cfg" "$(cri_ctr_config fail . sh -c 'echo failing; exit 7')")
+  c2=$(cri_create "$pod" "$cfg" "$(cri_ctr_config oom '.linux.resources = {memory_limit_in_bytes: 33554432,
+    memory_swap_limit_in_bytes: 33554432}' sh -c 'a=0123456789abcdef; while :; do a=$a$a; done')")
+  cri_start "$c1"
+  cri_start "$c2"
+  wait_exited "$c1"
+  wait_exited "$c2"
+  run -0 cri_status "$c1"
+  [ "$(jq -r .status.exit_code <<<"$output")" = 7 ]
+  [ "$(jq -r .status.reason <<<"$output")" = Error ]
+  grep -q ' stdout F failing$' "$ENG_TMP/pods/exit-$h/fail.log"
+  run -0 cri_status "$c2"
+  [ "$(jq -r .status.exit_code <<<"$output")" = 137 ]
+  [ "$(jq -r .status.reason <<<"$output")" = OOMKilled ]
+}
+
+@test "cell: a container's exit code and reason Error; a container over its memory limit is OOMKilled" {
+  scenario_exit_oom cell
+}
+
+@test "runc: a container's exit code and reason Error; a container over its memory limit is OOMKilled" {
+  scenario_exit_oom runc
+}

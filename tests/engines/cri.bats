@@ -199,3 +199,51 @@ scenario_exit_oom() {
 @test "runc: a container's exit code and reason Error; a container over its memory limit is OOMKilled" {
   scenario_exit_oom runc
 }
+
+# is_cell HANDLER: the handler's binary is cell (under `make engines-runc`
+# both handlers are runc)
+is_cell() {
+  local bin=/usr/sbin/runc
+  [ "$1" = cell ] && bin=$CELL
+  "$bin" --version 2>/dev/null | grep -q '^cell version'
+}
+
+# Pods see their own limits, with cellfs on the node and no webhook: cell
+# binds cellfs's views into every container of the pod.  The pod's cgroup
+# parent is limited to 512 MiB (as the kubelet limits a pod); c1 has 256 MiB
+# and 0.5 CPU of its own, c2 has no limit and sees the pod's.  runc (the
+# control) shows the kernel's values.
+scenario_fsview() {
+  local h=$1 pod cfg c1 c2 mem_kb
+  cfg=$(cri_pod_config "fs-$h" node)
+  mkdir -p "$ENG_CGROUP_ROOT/memory$ENG_CGPARENT/hcri-fs-$h"
+  echo 536870912 >"$ENG_CGROUP_ROOT/memory$ENG_CGPARENT/hcri-fs-$h/memory.limit_in_bytes"
+  pod=$(cri_run_pod "$h" "$cfg")
+  c1=$(cri_create "$pod" "$cfg" "$(cri_ctr_config c1 '.linux.resources = {memory_limit_in_bytes: 268435456,
+    cpu_period: 100000, cpu_quota: 50000}' sleep 600)")
+  c2=$(cri_create "$pod" "$cfg" "$(cri_ctr_config c2 . sleep 600)")
+  cri_start "$c1"
+  cri_start "$c2"
+  run -0 cri_exec "$c1" sh -c 'head -n1 /proc/meminfo; head -n1 /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo'
+  if is_cell "$h"; then
+    [[ ${lines[0]} == "MemTotal:"*" 262144 kB" ]]
+    [ "${lines[1]}" = 0 ]
+    [ "${lines[2]}" = 1 ]
+    run -0 cri_exec "$c2" head -n1 /proc/meminfo
+    [[ $output == "MemTotal:"*" 524288 kB" ]]
+  else
+    mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+    [[ ${lines[0]} == "MemTotal:"*" $mem_kb kB" ]]
+    [ "${lines[1]}" = "$(cat /sys/devices/system/cpu/online)" ]
+    run -0 cri_exec "$c2" head -n1 /proc/meminfo
+    [[ $output == "MemTotal:"*" $mem_kb kB" ]]
+  fi
+}
+
+@test "cell: pods see their own limits (container and pod-level cgroup parent) through cellfs" {
+  scenario_fsview cell
+}
+
+@test "runc: pods see the kernel's /proc/meminfo and CPUs (no cellfs views: the control)" {
+  scenario_fsview runc
+}

@@ -2,9 +2,10 @@
 """A small CRI (runtime.v1) client for tests/engines/cri.bats.
 
     cri.py SOCKET METHOD [REQUEST_JSON]     one RuntimeService call
-    cri.py SOCKET latency HANDLER N POD_JSON CTR_JSON
-                                            N x (RunPodSandbox .. container
-                                            running), prints the times in ms
+    cri.py SOCKET latency N POD_JSON CTR_JSON HANDLER...
+                                            N rounds of RunPodSandbox ..
+                                            container running, the handlers
+                                            interleaved; prints the times (ms)
 
 REQUEST_JSON (or stdin when it is absent or "-") is the request message in
 protobuf's JSON mapping with the proto field names; the response is printed
@@ -78,24 +79,23 @@ def to_json(resp):
     return d
 
 
-def latency(cli, handler, n, pod, ctr):
-    """RunPodSandbox -> CreateContainer -> StartContainer -> RUNNING, N times;
-    each pod is stopped and removed after its measurement."""
-    times = []
-    for i in range(n):
-        p = json.loads(json.dumps(pod))
-        p["metadata"]["name"] += "-%d" % i
-        p["metadata"]["uid"] += "-%d" % i
+def latency(cli, handler, i, pod, ctr):
+    """RunPodSandbox -> CreateContainer -> StartContainer -> RUNNING, in ms;
+    the pod is stopped and removed after the measurement."""
+    p = json.loads(json.dumps(pod))
+    p["metadata"]["name"] += "-%s-%d" % (handler, i)
+    p["metadata"]["uid"] += "-%s-%d" % (handler, i)
+    if True:
         t0 = time.monotonic()
         sid = cli.call("RunPodSandbox", {"config": p, "runtime_handler": handler}).pod_sandbox_id
         cid = cli.call("CreateContainer", {"pod_sandbox_id": sid, "config": ctr, "sandbox_config": p}).container_id
         cli.call("StartContainer", {"container_id": cid})
         while cli.call("ContainerStatus", {"container_id": cid}).status.state != pb2.CONTAINER_RUNNING:
             time.sleep(0.005)
-        times.append((time.monotonic() - t0) * 1000)
+        ms = (time.monotonic() - t0) * 1000
         cli.call("StopPodSandbox", {"pod_sandbox_id": sid})
         cli.call("RemovePodSandbox", {"pod_sandbox_id": sid})
-    return times
+    return ms
 
 
 def main(argv):
@@ -105,9 +105,12 @@ def main(argv):
     cli = Client(argv[1])
     try:
         if argv[2] == "latency":
-            handler, n = argv[3], int(argv[4])
-            times = latency(cli, handler, n, json.loads(argv[5]), json.loads(argv[6]))
-            print(json.dumps({"handler": handler, "ms": times}))
+            n, pod, ctr, handlers = int(argv[3]), json.loads(argv[4]), json.loads(argv[5]), argv[6:]
+            times = {h: [] for h in handlers}
+            for i in range(n):
+                for h in (handlers if i % 2 == 0 else handlers[::-1]):
+                    times[h].append(latency(cli, h, i, pod, ctr))
+            print(json.dumps(times))
             return 0
         raw = argv[3] if len(argv) > 3 and argv[3] != "-" else sys.stdin.read()
         req = json.loads(raw) if raw.strip() else {}

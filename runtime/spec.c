@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/strbuf.h"
+#include "runtime/sysinit.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -547,6 +548,7 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   if (!realpath(bundle, real)) return cell_error(err, errno, "bundle %s", bundle);
   s->bundle = strdup(real);
   if (!cJSON_IsObject(json)) return cell_error(err, 0, "config.json: must be a JSON object");
+  if (cell_sysinit_prepare(json, &s->sysinit, err) < 0) return -1;
   const cJSON *v = J(json, "ociVersion");
   if (!cJSON_IsString(v)) return cell_error(err, 0, "ociVersion: required string is missing");
   if (strncmp(v->valuestring, "1.", 2))

@@ -247,3 +247,37 @@ scenario_fsview() {
 @test "runc: pods see the kernel's /proc/meminfo and CPUs (no cellfs views: the control)" {
   scenario_fsview runc
 }
+
+# systemd pods: the Debian systemd image (cri/mksystemd.sh, cached in
+# build/cache) with its own Cmd /sbin/init, which makes cell choose systemd
+# mode (runtime/sysinit.h).  systemd reaches `running`; StopContainer's
+# SIGTERM reaches it as SIGRTMIN+3 and it halts before the grace period ends.
+# A cell feature: under runc, systemd's cgroup tree is read-only and SIGTERM
+# makes it re-execute, so there is no runc counterpart.
+@test "cell: a systemd pod (Debian image, Cmd /sbin/init) reaches running and halts on StopContainer" {
+  is_cell cell || skip "the cell handler runs runc (CELL=$CELL)"
+  local img pod cfg cid t0
+  img=$("$ENG_TOP/tests/engines/cri/mksystemd.sh" "$ENG_TOP/build/cache")
+  crictr images import "$img" >>"$ENG_TMP/logs/import.log" 2>&1
+  cfg=$(cri_pod_config sd-cell pod)
+  pod=$(cri_run_pod cell "$cfg")
+  cid=$(cri_create "$pod" "$cfg" "$(cri_ctr_config sd '.image.image = "docker.io/library/hcri-systemd:1" | del(.command)')")
+  cri_start "$cid"
+  run cri_exec "$cid" timeout 60 systemctl is-system-running --wait
+  echo "$output"
+  if [ "$output" != running ]; then
+    cri_exec "$cid" systemctl --failed --no-pager >&2 || true
+  fi
+  [ "$output" = running ]
+  run -0 cri_exec "$cid" cat /proc/1/comm
+  [ "$output" = systemd ]
+  run -0 cri_exec "$cid" sh -c 'echo $(stat -fc %T /run /tmp); tr "\0" "\n" </proc/1/environ | grep ^container='
+  [ "${lines[0]}" = "tmpfs tmpfs" ]
+  [ "${lines[1]}" = container=cell ]
+  t0=$SECONDS
+  cri StopContainer "{\"container_id\":\"$cid\",\"timeout\":30}" >/dev/null
+  [ $((SECONDS - t0)) -lt 30 ]
+  run -0 cri_status "$cid"
+  [ "$(jq -r .status.state <<<"$output")" = CONTAINER_EXITED ]
+  [ "$(jq -r .status.exit_code <<<"$output")" != 137 ]
+}

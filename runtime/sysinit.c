@@ -102,7 +102,21 @@ static int add_env(cJSON *config, struct cell_err *err) {
   return 0;
 }
 
+/* An engine that mounts something below /sys/fs/cgroup set up systemd's
+ * cgroups itself (podman --systemd on cgroup v1 binds the host's
+ * /sys/fs/cgroup/systemd, whose paths match /proc/self/cgroup only without
+ * a cgroup namespace): then no namespace is added. */
+static bool engine_cgroups(const cJSON *config) {
+  const cJSON *m, *mounts = cJSON_GetObjectItemCaseSensitive(config, "mounts");
+  cJSON_ArrayForEach(m, mounts) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "destination");
+    if (cJSON_IsString(d) && !strncmp(d->valuestring, "/sys/fs/cgroup/", 15) && d->valuestring[15]) return true;
+  }
+  return false;
+}
+
 static int add_cgroupns(cJSON *config, struct cell_err *err) {
+  if (engine_cgroups(config)) return 0;
   cJSON *lx = member(config, "linux", false, "linux", err);
   cJSON *nss = lx ? member(lx, "namespaces", true, "linux.namespaces", err) : NULL;
   if (!nss) return -1;

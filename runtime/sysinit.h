@@ -6,7 +6,9 @@
  * as PID 1 of a container:
  *   - tmpfs on /run, /run/lock and /tmp (unless the config mounts them);
  *   - container=cell in the environment (unless container= is set);
- *   - a cgroup namespace and a writable cgroup subtree of its own: the
+ *   - a cgroup namespace (unless the config mounts something below
+ *     /sys/fs/cgroup: the engine set systemd's cgroups up itself) and a
+ *     writable cgroup subtree of its own: the
  *     name=systemd and controller-less cgroup2 hierarchies are mounted
  *     read-write, the controllers stay read-only (a container must not
  *     raise its own limits); on a cgroup2 host the cgroup2 mount is rw;

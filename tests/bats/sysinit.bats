@@ -9,7 +9,7 @@ load helpers
 # The probe: what systemd would look at, one fact a line.
 PROBE='for d in /run /run/lock /tmp; do awk -v d=$d '"'"'$2 == d { print d, $3 }'"'"' /proc/self/mounts; done
 echo "container=$container"
-grep -E "^[0-9]+:memory:" /proc/self/cgroup
+awk -F: '"'"'$2 == "memory" { m = $3 } $1 == 0 { u = $3 } END { print "cgroup=" (m != "" ? m : u) }'"'"' /proc/self/cgroup
 mkdir /sys/fs/cgroup/systemd/probe 2>/dev/null && rmdir /sys/fs/cgroup/systemd/probe && echo systemd-rw
 mkdir /sys/fs/cgroup/memory/probe 2>/dev/null || echo memory-ro'
 
@@ -25,7 +25,7 @@ mkdir /sys/fs/cgroup/memory/probe 2>/dev/null || echo memory-ro'
   [ "${lines[1]}" = "/run/lock tmpfs" ]
   [ "${lines[2]}" = "/tmp tmpfs" ]
   [ "${lines[3]}" = "container=cell" ]
-  [[ ${lines[4]} == *":memory:/" ]]
+  [ "${lines[4]}" = "cgroup=/" ]
   if [ -d /sys/fs/cgroup/systemd ]; then
     [ "${lines[5]}" = systemd-rw ]
     [ "${lines[6]}" = memory-ro ]
@@ -85,4 +85,23 @@ mkdir /sys/fs/cgroup/memory/probe 2>/dev/null || echo memory-ro'
   out_has "$ID" got-rtmin3
   ! out_has "$ID" got-term
   [ "$(runtime state "$ID" | jq -r '.annotations["run.cell.init"]')" = systemd ]
+}
+
+@test "sysinit: no cgroup namespace is added when the config mounts below /sys/fs/cgroup (podman --systemd binds the host's systemd hierarchy)" {
+  cell_only
+  if [ -d /sys/fs/cgroup/systemd ]; then
+    m='{"destination": "/sys/fs/cgroup/systemd", "type": "bind", "source": "/sys/fs/cgroup/systemd",
+        "options": ["bind", "nodev", "noexec", "nosuid", "rprivate"]}'
+  else # cgroup2 host: any mount below /sys/fs/cgroup
+    : >"$BATS_TEST_TMPDIR/procs"
+    m='{"destination": "/sys/fs/cgroup/cgroup.procs", "type": "bind", "source": "'$BATS_TEST_TMPDIR/procs'",
+        "options": ["bind", "ro"]}'
+  fi
+  update_config '.annotations = {"run.cell.init": "systemd"} | .mounts += [$m]' "$BUNDLE" --argjson m "$m"
+  set_args sh -c 'readlink /proc/self/ns/cgroup; awk -F: '"'"'$2 == "memory" { m = $3 } $1 == 0 { u = $3 } END { print "cgroup=" (m != "" ? m : u) }'"'"' /proc/self/cgroup'
+  run runtime run --bundle "$BUNDLE" "$ID" </dev/null
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "$(readlink /proc/self/ns/cgroup)" ]
+  [[ ${lines[1]} == cgroup=/?* ]]
 }

@@ -131,7 +131,7 @@ scenario_lifecycle() {
 # the gateway (the bridge in containerd's netns) reachable; the veth and the
 # IP lease are gone after StopPodSandbox.
 scenario_bridge() {
-  local h=$1 pod cfg cid ip
+  local h=$1 pod cfg cid side ip ns
   cfg=$(cri_pod_config "net-$h" pod)
   pod=$(cri_run_pod "$h" "$cfg")
   ip=$(cri_pod_status "$pod" | jq -r .status.network.ip)
@@ -150,6 +150,17 @@ scenario_bridge() {
   run -0 ip netns exec "$CRI_NETNS" busybox ping -c 1 -W 5 "$ip"
   [ -n "$(ip -n "$CRI_NETNS" -o link show type veth)" ]
   ls "$ENG_TMP/cni-ipam/hcri" | grep -qx "$ip"
+  # a second container joins the sandbox's namespaces by path: network, ipc
+  # and uts, and with pid POD the pause process is its pid 1
+  side=$(cri_create "$pod" "$cfg" "$(cri_ctr_config side '.linux.security_context.namespace_options.pid = "POD"' sleep 600)")
+  cri_start "$side"
+  for ns in net ipc uts; do
+    [ "$(cri_exec "$side" readlink /proc/self/ns/$ns)" = "$(cri_exec "$cid" readlink /proc/self/ns/$ns)" ]
+  done
+  [ "$(cri_exec "$side" cat /proc/1/cmdline)" = /pause ]
+  [ "$(cri_exec "$cid" cat /proc/1/cmdline)" = sleep600 ]
+  run -0 cri_exec "$side" ip -4 -o addr show eth0
+  [[ $output == *" inet $ip/24 "* ]]
 
   cri StopPodSandbox "{\"pod_sandbox_id\":\"$pod\"}" >/dev/null
   [ "$(cri_state "$cid")" = CONTAINER_EXITED ]
@@ -159,11 +170,11 @@ scenario_bridge() {
   [ -z "$(ls "$ENG_TMP/cri/$h-root/k8s.io")" ]
 }
 
-@test "cell: pod on a CNI bridge network: pod IP, hostname, gateway and node reachable, veth and lease released" {
+@test "cell: pod on a CNI bridge network: pod IP, hostname, gateway and node reachable, a second container joins the pod namespaces, veth and lease released" {
   scenario_bridge cell
 }
 
-@test "runc: pod on a CNI bridge network: pod IP, hostname, gateway and node reachable, veth and lease released" {
+@test "runc: pod on a CNI bridge network: pod IP, hostname, gateway and node reachable, a second container joins the pod namespaces, veth and lease released" {
   scenario_bridge runc
 }
 

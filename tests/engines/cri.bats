@@ -274,6 +274,8 @@ scenario_fsview() {
   pod=$(cri_run_pod cell "$cfg")
   cid=$(cri_create "$pod" "$cfg" "$(cri_ctr_config sd '.image.image = "docker.io/library/hcri-systemd:1" | del(.command)')")
   cri_start "$cid"
+  # systemctl needs systemd's private socket
+  eng_wait_for 30 cri_exec "$cid" test -S /run/systemd/private
   run cri_exec "$cid" timeout 60 systemctl is-system-running --wait
   echo "$output"
   if [ "$output" != running ]; then

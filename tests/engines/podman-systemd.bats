@@ -44,6 +44,8 @@ teardown_file() {
 @test "podman run --systemd=always: the Debian systemd image reaches running; podman stop halts it" {
   local id t0
   id=$(pm run -d --systemd=always --cgroup-parent "$ENG_CGPARENT" "$SD_IMG")
+  # systemctl needs systemd's private socket
+  eng_wait_for 30 pm exec "$id" test -S /run/systemd/private
   run pm exec "$id" timeout 60 systemctl is-system-running --wait
   echo "$output"
   [ "$output" = running ] || { pm exec "$id" systemctl --failed --no-pager >&2; false; }

@@ -548,7 +548,6 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   if (!realpath(bundle, real)) return cell_error(err, errno, "bundle %s", bundle);
   s->bundle = strdup(real);
   if (!cJSON_IsObject(json)) return cell_error(err, 0, "config.json: must be a JSON object");
-  if (cell_sysinit_prepare(json, &s->sysinit, err) < 0) return -1;
   const cJSON *v = J(json, "ociVersion");
   if (!cJSON_IsString(v)) return cell_error(err, 0, "ociVersion: required string is missing");
   if (strncmp(v->valuestring, "1.", 2))
@@ -570,6 +569,7 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   if (stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "root.path: %s", real);
   if (!strcmp(real, "/")) return cell_error(err, 0, "root.path: resolves to the host's root directory /");
   s->rootfs = strdup(real);
+  if (cell_sysinit_prepare(json, s->rootfs, &s->sysinit, err) < 0) return -1;
   v = J(root, "readonly");
   if (check_type(v, is_bool, "root.readonly", "a boolean", err)) return -1;
   s->root_readonly = cJSON_IsTrue(v);

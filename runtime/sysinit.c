@@ -1,8 +1,13 @@
 /* sysinit.c - systemd as a container's init (see sysinit.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lib/path.h"
 #include "runtime/sysinit.h"
 
 static const char *const init_paths[] = {"/sbin/init", "/usr/sbin/init", "/usr/local/sbin/init"};
@@ -14,23 +19,44 @@ static const char *args0(const cJSON *config) {
   return cJSON_IsString(a0) ? a0->valuestring : NULL;
 }
 
-static bool is_systemd_path(const char *arg) {
+static bool named_systemd(const char *path) {
+  const char *base = strrchr(path, '/');
+  return !strcmp(base ? base + 1 : path, "systemd");
+}
+
+/* args[0] named systemd, or an init path that resolves (inside the rootfs)
+ * to a file named systemd: Debian's /sbin/init -> /lib/systemd/systemd, not
+ * busybox's or sysvinit's init */
+static bool is_systemd_path(const char *arg, const char *rootfs) {
   if (!arg) return false;
+  if (named_systemd(arg)) return true;
+  bool init = false;
   for (size_t i = 0; i < sizeof init_paths / sizeof *init_paths; i++)
-    if (!strcmp(arg, init_paths[i])) return true;
-  const char *base = strrchr(arg, '/');
-  return !strcmp(base ? base + 1 : arg, "systemd");
+    if (!strcmp(arg, init_paths[i])) init = true;
+  if (!init || !rootfs) return false;
+  int rootfd = open(rootfs, O_DIRECTORY | O_PATH | O_CLOEXEC);
+  if (rootfd < 0) return false;
+  int fd = cell_path_open_in_root(rootfd, arg, O_PATH);
+  close(rootfd);
+  if (fd < 0) return false;
+  char link[64], target[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  close(fd);
+  if (n <= 0) return false;
+  target[n] = 0;
+  return named_systemd(target);
 }
 
 /* mode: "systemd", "none" or absent (automatic) */
-static int wanted(cJSON *config, bool *on, struct cell_err *err) {
+static int wanted(cJSON *config, const char *rootfs, bool *on, struct cell_err *err) {
   const cJSON *ann = cJSON_GetObjectItemCaseSensitive(config, "annotations");
   const cJSON *v = cJSON_IsObject(ann) ? cJSON_GetObjectItemCaseSensitive(ann, CELL_SYSINIT_ANNOTATION) : NULL;
   if (v && !cJSON_IsString(v)) return cell_error(err, 0, "annotations." CELL_SYSINIT_ANNOTATION ": must be a string");
   if (v && strcmp(v->valuestring, "systemd") && strcmp(v->valuestring, "none"))
     return cell_error(err, 0, "annotations." CELL_SYSINIT_ANNOTATION ": \"%s\" must be \"systemd\" or \"none\"",
                       v->valuestring);
-  *on = v ? !strcmp(v->valuestring, "systemd") : is_systemd_path(args0(config));
+  *on = v ? !strcmp(v->valuestring, "systemd") : is_systemd_path(args0(config), rootfs);
   return 0;
 }
 
@@ -141,10 +167,10 @@ static int mark(cJSON *config, struct cell_err *err) {
   return 0;
 }
 
-int cell_sysinit_prepare(cJSON *config, bool *on, struct cell_err *err) {
+int cell_sysinit_prepare(cJSON *config, const char *rootfs, bool *on, struct cell_err *err) {
   *on = false;
   if (!cJSON_IsObject(config) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(config, "process"))) return 0;
-  if (wanted(config, on, err) < 0) return -1;
+  if (wanted(config, rootfs, on, err) < 0) return -1;
   if (!*on) return 0;
   if (add_mounts(config, err) < 0 || add_env(config, err) < 0 || add_cgroupns(config, err) < 0 || mark(config, err) < 0)
     return cell_error_wrap(err, "systemd mode (annotations." CELL_SYSINIT_ANNOTATION ")");

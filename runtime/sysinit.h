@@ -1,8 +1,9 @@
 /* sysinit.h - containers whose init is systemd ("systemd mode", as podman's
  * --systemd): chosen by the annotation run.cell.init=systemd, or
- * automatically when process.args[0] is /sbin/init, /usr/sbin/init,
- * /usr/local/sbin/init or a file named systemd (run.cell.init=none turns
- * the automatic choice off).  The runtime then provides what systemd needs
+ * automatically when process.args[0] is a file named systemd, or
+ * /sbin/init, /usr/sbin/init or /usr/local/sbin/init resolving inside the
+ * rootfs to a file named systemd (busybox's or sysvinit's init is left
+ * alone; run.cell.init=none turns the automatic choice off).  The runtime then provides what systemd needs
  * as PID 1 of a container:
  *   - tmpfs on /run, /run/lock and /tmp (unless the config mounts them);
  *   - container=cell in the environment (unless container= is set);
@@ -27,9 +28,10 @@
 
 #define CELL_SYSINIT_ANNOTATION "run.cell.init"
 
-/* Rewrites the config (cJSON, before it is parsed) for systemd mode when
- * it applies; *on tells whether it does.  Errors name the annotation. */
-int cell_sysinit_prepare(cJSON *config, bool *on, struct cell_err *err);
+/* Rewrites the config (cJSON, before its process, mounts and linux are
+ * parsed) for systemd mode when it applies; rootfs is the resolved
+ * root.path.  *on tells whether it does.  Errors name the annotation. */
+int cell_sysinit_prepare(cJSON *config, const char *rootfs, bool *on, struct cell_err *err);
 
 /* The signal to deliver for sig to a container with these annotations
  * (JSON object text from its state, may be NULL). */

@@ -32,12 +32,13 @@ mkdir /sys/fs/cgroup/memory/probe 2>/dev/null || echo memory-ro'
   fi
 }
 
-@test "sysinit: args[0] /sbin/init chooses systemd mode; the config's own container= and /tmp mount win" {
+@test "sysinit: args[0] /sbin/init resolving to systemd chooses systemd mode; the config's own container= and /tmp mount win" {
   cell_only
-  printf '#!/bin/sh\n%s\n' "$PROBE" >"$BUNDLE/rootfs/sbin/init.probe"
-  chmod 755 "$BUNDLE/rootfs/sbin/init.probe"
-  rm -f "$BUNDLE/rootfs/sbin/init"
-  mv "$BUNDLE/rootfs/sbin/init.probe" "$BUNDLE/rootfs/sbin/init"
+  # as Debian: /sbin/init -> /lib/systemd/systemd
+  mkdir -p "$BUNDLE/rootfs/lib/systemd"
+  printf '#!/bin/sh\n%s\n' "$PROBE" >"$BUNDLE/rootfs/lib/systemd/systemd"
+  chmod 755 "$BUNDLE/rootfs/lib/systemd/systemd"
+  ln -sfn /lib/systemd/systemd "$BUNDLE/rootfs/sbin/init"
   update_config '.process.env += ["container=mine"]
     | .mounts += [{"destination": "/tmp", "type": "bind", "source": $d, "options": ["rbind", "rw"]}]' \
     "$BUNDLE" --arg d "$BATS_TEST_TMPDIR"
@@ -49,6 +50,18 @@ mkdir /sys/fs/cgroup/memory/probe 2>/dev/null || echo memory-ro'
   [ "${lines[1]}" = "/run/lock tmpfs" ]
   [[ ${lines[2]} == "/tmp "* && ${lines[2]} != "/tmp tmpfs" ]]
   [ "${lines[3]}" = "container=mine" ]
+}
+
+@test "sysinit: args[0] /sbin/init that is busybox's init is an ordinary process" {
+  cell_only
+  [ "$(readlink "$BUNDLE/rootfs/sbin/init")" = /bin/busybox ]
+  set_args /sbin/init
+  create_ct "$ID"
+  run runtime state "$ID"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r '.annotations["run.cell.init"] // "unset"' <<<"$output")" = unset ]
+  pid=$(jq -r .pid <<<"$output")
+  ! grep -q ' /run tmpfs ' "/proc/$pid/mounts"
 }
 
 @test "sysinit: run.cell.init=none keeps /sbin/init an ordinary process; a bad value names the annotation" {

@@ -5,6 +5,7 @@
 #   make engines-runc   the same scenarios against Debian's runc (reference)
 # ENGINES_BATS="tests/engines/podman.bats" runs a subset.
 ENGINES_DEB_PKGS = podman conmon catatonit containernetworking-plugins containerd docker.io \
+                   python3-grpcio python3-protobuf protobuf-compiler gcc libc6-dev iproute2 mmdebstrap \
                    runc bats busybox-static uidmap bsdutils util-linux tmux jq coreutils
 ENGINES_BATS ?= $(wildcard tests/engines/*.bats)
 

@@ -306,8 +306,9 @@ static int reopen_dir(int rootfd, const char *path, char *target, size_t tlen, s
   return d;
 }
 
+/* sysinit: systemd mode, the name=systemd and cgroup2 hierarchies stay writable */
 static int mount_cgroup_v1(const struct cell_mount *m, int rootfd, int dstfd, unsigned long flags, bool cgns,
-                           struct cell_err *err) {
+                           bool sysinit, struct cell_err *err) {
   char target[64];
   FDPATH(target, dstfd);
   if (mount("tmpfs", target, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
@@ -362,7 +363,8 @@ static int mount_cgroup_v1(const struct cell_mount *m, int rootfd, int dstfd, un
       if (mount(src, sub, NULL, MS_BIND | MS_REC, NULL) < 0)
         rc = cell_error(err, errno, "bind %s on %s/%s", src, m->destination, name);
     }
-    if (rc == 0 && (flags & MS_RDONLY) && remount_flags(sub, flags | MS_RDONLY, NULL) < 0)
+    bool writable = sysinit && (!strcmp(name, "systemd") || !strcmp(name, "unified"));
+    if (rc == 0 && (flags & MS_RDONLY) && !writable && remount_flags(sub, flags | MS_RDONLY, NULL) < 0)
       rc = cell_error(err, errno, "remount %s/%s read-only", m->destination, name);
     /* cpu,cpuacct style combined hierarchies get per-controller symlinks */
     if (rc == 0 && strchr(name, ',')) {
@@ -428,6 +430,7 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
     bool cgns = cell_spec_has_ns(s, CLONE_NEWCGROUP);
     bool v2host = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
     if (v2host || !strcmp(type, "cgroup2")) {
+      if (s->sysinit) flags &= ~MS_RDONLY; /* systemd mode: its own cgroup2 subtree */
       if (cgns) {
         if (mount("cgroup2", target, "cgroup2", flags, m->data) < 0)
           rc = cell_error(err, errno, "mounts[%zu]: mount cgroup2 on %s", idx, m->destination);
@@ -445,7 +448,7 @@ static int do_mount(const struct cell_spec *s, size_t idx, int rootfd, struct ce
         need_remount = flags != 0;
       }
     } else {
-      rc = mount_cgroup_v1(m, rootfd, dst, flags, cgns, err);
+      rc = mount_cgroup_v1(m, rootfd, dst, flags, cgns, s->sysinit, err);
       if (rc < 0) cell_error_wrap(err, "mounts[%zu]", idx);
     }
   } else {

@@ -17,6 +17,7 @@
 
 #include "cgroups/cgroup.h"
 #include "runtime/console.h"
+#include "runtime/sysinit.h"
 #include "lib/file.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
@@ -158,6 +159,7 @@ int cell_container_kill(const char *root, const char *id, int sig, bool all, str
   if (dfd < 0) return -1;
   int rc = 0;
   enum cell_status s = cell_container_status(dfd, &st);
+  sig = cell_sysinit_stop_signal(st.annotations, sig); /* systemd mode: TERM -> SIGRTMIN+3 */
   if (all) {
     struct cell_cgroup *cg;
     if (open_cg(&st, &cg, err) < 0) rc = -1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/strbuf.h"
+#include "runtime/sysinit.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -568,6 +569,7 @@ int cell_spec_from_json(cJSON *json, const char *bundle, struct cell_spec *s, st
   if (stat(real, &sb) < 0 || !S_ISDIR(sb.st_mode)) return cell_error(err, ENOTDIR, "root.path: %s", real);
   if (!strcmp(real, "/")) return cell_error(err, 0, "root.path: resolves to the host's root directory /");
   s->rootfs = strdup(real);
+  if (cell_sysinit_prepare(json, s->rootfs, &s->sysinit, err) < 0) return -1;
   v = J(root, "readonly");
   if (check_type(v, is_bool, "root.readonly", "a boolean", err)) return -1;
   s->root_readonly = cJSON_IsTrue(v);

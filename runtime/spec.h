@@ -56,6 +56,7 @@ struct cell_spec {
   char *bundle;         /* absolute */
   char *rootfs;         /* absolute */
   bool root_readonly;
+  bool sysinit; /* systemd mode (runtime/sysinit.h) */
   char *hostname, *domainname;
   char **args;          /* NULL terminated, process.args */
   char **env;           /* NULL terminated */

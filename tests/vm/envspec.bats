@@ -2,8 +2,10 @@
 # The environment spec of env/spec.c on pure cgroup v2 (runs inside the test
 # VM: tests/vm/run.sh; tests/suites/vm.sh picks it up): the cached Debian 12
 # systemd rootfs boots to `systemctl is-system-running` = running,
-# unprivileged (allocated id range, idmapped lower layer, cgroups delegated)
-# and privileged, and halts on SIGRTMIN+3.
+# unprivileged (allocated id range, idmapped lower layer, cgroups delegated),
+# and halts on SIGRTMIN+3.  One boot only: under TCG a systemd boot costs
+# minutes (the privileged mode with its own netns also reached running on v2
+# when it was tried; on the host both modes run in tests/envspec/).
 #
 # The guest's root (9p) and tmpfs (kernel 6.1) cannot be idmapped, so the
 # lower layer is extracted into an ext4 image on a loop device.  The tar must
@@ -53,7 +55,7 @@ teardown_file() {
 }
 
 setup() { vm_check; }
-teardown() { teardown_envs henv2-vm-u henv2-vm-p; }
+teardown() { teardown_envs henv2-vm-u; }
 
 @test "v2: unprivileged systemd environment boots to running with its own delegated cgroup2 subtree, halts" {
   env_up henv2-vm-u "$DEBIAN_LOWER"
@@ -71,13 +73,4 @@ teardown() { teardown_envs henv2-vm-u henv2-vm-p; }
   [ "$(stat -c %u "/sys/fs/cgroup${ENVSPEC_CGROUP_PARENT}/henv2-vm-u/system.slice")" = "$base" ]
   halt henv2-vm-u RTMIN+3 120
   [ "$(env_status henv2-vm-u)" = stopped ]
-}
-
-@test "v2: privileged systemd environment (own network namespace) boots to running and halts" {
-  env_up henv2-vm-p "$DEBIAN_LOWER" --privileged --netns
-  wait_running henv2-vm-p 400
-  run envexec henv2-vm-p systemctl --failed --no-legend --no-pager
-  [ "$status" -eq 0 ] && [ -z "$output" ]
-  halt henv2-vm-p RTMIN+3 120
-  [ "$(env_status henv2-vm-p)" = stopped ]
 }

@@ -714,6 +714,60 @@ int cell_cg_enter(struct cell_cgroup *cg, pid_t pid, struct cell_err *err) {
   return 0;
 }
 
+char *cell_cg_init_dir(const char *mount, const char *path, const char *controllers, const char *proc_cgroup) {
+  size_t ml = strlen(mount);
+  if (strncmp(path, mount, ml) || (path[ml] && path[ml] != '/')) {
+    errno = EINVAL;
+    return NULL;
+  }
+  const char *rel = path + ml; /* "" or "/a/b" */
+  size_t cl = strlen(controllers);
+  for (const char *line = proc_cgroup; line && *line;) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    const char *c1 = memchr(line, ':', len);
+    const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+    if (c2 && (size_t)(c2 - c1 - 1) == cl && !strncmp(c1 + 1, controllers, cl)) {
+      const char *p = c2 + 1;
+      size_t pl = len - (size_t)(p - line), rl = strlen(rel);
+      /* init's cgroup: the container's own, or a descendant of it */
+      if (pl < rl || strncmp(p, rel, rl) || (pl > rl && p[rl] != '/') || memmem(p, pl, "/..", 3)) {
+        errno = EPERM;
+        return NULL;
+      }
+      char *r;
+      if (asprintf(&r, "%s%.*s", mount, (int)pl, p) < 0) return NULL;
+      return r;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  errno = ENOENT;
+  return NULL;
+}
+
+int cell_cg_enter_beside(struct cell_cgroup *cg, pid_t pid, pid_t init, struct cell_err *err) {
+  char v[32], pc[64];
+  snprintf(v, sizeof v, "%d", (int)pid);
+  snprintf(pc, sizeof pc, "/proc/%d/cgroup", (int)init);
+  for (size_t i = 0; i < cg->nh; i++) {
+    const struct cell_cg_hier *h = &cg->h[i];
+    char p[4200];
+    snprintf(p, sizeof p, "%s/cgroup.procs", h->path);
+    if (cell_cg_write(p, v, err) == 0) continue;
+    if (err->errnum != EBUSY || init <= 0) return cell_error_wrap(err, "moving pid %d into the container cgroup", (int)pid);
+    char *text = cell_read_file(pc, NULL, err);
+    if (!text) return cell_error_wrap(err, "the cgroup of container init %d", (int)init);
+    char *dir = cell_cg_init_dir(h->mount, h->path, h->controllers, text);
+    int e = errno;
+    free(text);
+    if (!dir) return cell_error(err, e, "container init %d: its cgroup is not within %s", (int)init, h->path);
+    snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+    free(dir);
+    if (cell_cg_write(p, v, err) < 0) return cell_error_wrap(err, "moving pid %d beside container init %d", (int)pid, (int)init);
+  }
+  return 0;
+}
+
 int cell_cg_self_prepare(const struct cell_cgroup *cg, struct cell_cg_self *s, struct cell_err *err) {
   s->v2_dirfd = -1;
   s->ntasks = 0;

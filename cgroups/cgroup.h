@@ -54,6 +54,18 @@ char *cell_cg_serialize(const struct cell_cgroup *cg); /* malloc'd JSON text, NU
 
 /* Move pid into the cgroup in all hierarchies. */
 int cell_cg_enter(struct cell_cgroup *cg, pid_t pid, struct cell_err *err);
+/* As cell_cg_enter, for a process joining a running container (exec): where
+ * the container's cgroup refuses processes (EBUSY: cgroup v2's rule against
+ * processes in a cgroup with controllers enabled for its children, as when
+ * systemd inside has made it a parent), pid joins init's cgroup in that
+ * hierarchy instead, as runc and crun do.  init's cgroup must be the
+ * container's or below it; anything else is refused. */
+int cell_cg_enter_beside(struct cell_cgroup *cg, pid_t pid, pid_t init, struct cell_err *err);
+/* Pure: the directory of init's cgroup for a hierarchy mounted at mount whose
+ * container cgroup is path, from init's /proc/PID/cgroup text (the line with
+ * controllers, "" for cgroup2).  malloc'd; NULL (errno EPERM) when init is
+ * outside the container's cgroup, ENOENT when the hierarchy is not listed. */
+char *cell_cg_init_dir(const char *mount, const char *path, const char *controllers, const char *proc_cgroup);
 /* Self-placement, for a new process that is to start inside the cgroup:
  * the runtime opens, before clone, the v1 "tasks" files (and a cgroup2
  * directory fd for clone3 CLONE_INTO_CGROUP); the new single-threaded

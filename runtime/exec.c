@@ -403,7 +403,7 @@ static int exec_spawn(struct exec_ctx *x, struct cell_err *err) {
   bool placed = x->self_place;
   if (x->self_place) cell_cg_self_close(&x->self);
   x->self_place = false;
-  if (x->cg && !placed && cell_cg_enter(x->cg, x->c1, err) < 0) {
+  if (x->cg && !placed && cell_cg_enter_beside(x->cg, x->c1, x->st.pid, err) < 0) {
     kill(x->c1, SIGKILL);
     waitpid(x->c1, NULL, 0);
     return -1;

@@ -146,5 +146,29 @@ int main(void) {
   if (r == 0) cell_cg_free(cg);
   free(pc);
   free(mi);
+
+  /* exec beside a systemd init: init's own cgroup below the container's */
+  const char *ipc = "12:memory:/c/x\n1:name=systemd:/c/x/init.scope\n0::/c/x/init.scope\n";
+  char *d = cell_cg_init_dir("/sys/fs/cgroup", "/sys/fs/cgroup/c/x", "", ipc);
+  CHECK(d && !strcmp(d, "/sys/fs/cgroup/c/x/init.scope"), "init dir: v2 init.scope below the container");
+  free(d);
+  d = cell_cg_init_dir("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/systemd/c/x", "name=systemd", ipc);
+  CHECK(d && !strcmp(d, "/sys/fs/cgroup/systemd/c/x/init.scope"), "init dir: v1 named hierarchy");
+  free(d);
+  d = cell_cg_init_dir("/sys/fs/cgroup", "/sys/fs/cgroup/c/x", "", "0::/c/x\n");
+  CHECK(d && !strcmp(d, "/sys/fs/cgroup/c/x"), "init dir: the container's own cgroup");
+  free(d);
+  errno = 0;
+  CHECK(!cell_cg_init_dir("/sys/fs/cgroup", "/sys/fs/cgroup/c/x", "", "0::/c/xy/init.scope\n") && errno == EPERM,
+        "init dir: a sibling with a common prefix is refused");
+  errno = 0;
+  CHECK(!cell_cg_init_dir("/sys/fs/cgroup", "/sys/fs/cgroup/c/x", "", "0::/other\n") && errno == EPERM,
+        "init dir: a cgroup outside the container is refused");
+  errno = 0;
+  CHECK(!cell_cg_init_dir("/sys/fs/cgroup", "/sys/fs/cgroup/c/x", "", "0::/c/x/../../y\n") && errno == EPERM,
+        "init dir: '..' is refused");
+  errno = 0;
+  CHECK(!cell_cg_init_dir("/sys/fs/cgroup", "/sys/fs/cgroup/c/x", "", "12:memory:/c/x\n") && errno == ENOENT,
+        "init dir: a hierarchy not listed");
   UNIT_DONE();
 }

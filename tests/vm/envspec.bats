@@ -12,10 +12,10 @@
 # have been built on the host (tests/lib/rootfs-cache.sh; the envspec suite
 # runs before the vm suite): the guest has no network.  The environments'
 # cgroups go below $CELL_VM_CGROUP (cgroup2 forbids them below our own leaf).
-# Commands run in the environment through nsenter (ENVSPEC_NSENTER=1): on v2,
-# `cell exec` writes the new process into the environment's top cgroup, which
-# systemd made a non-leaf with controllers enabled, and the kernel refuses
-# (EBUSY, "no internal processes"); runc and crun join the init's cgroup.
+# Commands run in the environment through `cell exec`: on v2 the environment's
+# top cgroup is a non-leaf with controllers enabled once systemd runs, so the
+# kernel refuses new processes there (EBUSY, "no internal processes"); exec
+# then joins the init's cgroup, as runc and crun do.
 
 load ../envspec/helpers
 
@@ -35,7 +35,6 @@ setup_file() {
   }
   envspec_tmp_setup
   export ENVSPEC_CGROUP_PARENT=${CELL_VM_CGROUP#/sys/fs/cgroup}/henv2-envspec
-  export ENVSPEC_NSENTER=1
   busybox modprobe loop 2>/dev/null || modprobe loop
   busybox modprobe ext4 2>/dev/null || modprobe ext4
   truncate -s 800M "$ENVSPEC_TMP/lower.img"

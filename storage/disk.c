@@ -26,7 +26,7 @@
 #define SYS_quotactl_fd 443
 #endif
 
-static const char *find_prog(const char *name, char *buf, size_t len) {
+const char *storage_find_prog(const char *name, char *buf, size_t len) {
   static const char *dirs[] = {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"};
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
     snprintf(buf, len, "%s%s", dirs[i], name);
@@ -51,7 +51,7 @@ int storage_disk_create(const char *image, uint64_t size, struct cell_err *err) 
   }
   close(fd);
   char prog[64];
-  char *argv[] = {(char *)find_prog("mke2fs", prog, sizeof prog), "-q", "-F", "-t", "ext4", "-m", "0",
+  char *argv[] = {(char *)storage_find_prog("mke2fs", prog, sizeof prog), "-q", "-F", "-t", "ext4", "-m", "0", "-b", "4096", "-T", "default",
                   "-E", "root_owner=0:0,nodiscard,lazy_itable_init=0,lazy_journal_init=0",
                   "-L", "cell-disk", (char *)image, NULL};
   if (storage_run(argv, err) < 0) {
@@ -122,7 +122,12 @@ static int grow_mounted(const char *image, const char *mnt, const char *dev, uin
   if (storage_loop_set_capacity(dev, err) < 0) goto undo;
   __u64 blocks = new_size / bs;
   if (ioctl(mfd, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
-    cell_error(err, errno, "EXT4_IOC_RESIZE_FS of %s to %llu blocks", mnt, (unsigned long long)blocks);
+    if (errno == EPERM)
+      cell_error(err, EPERM,
+                 "online resize of %s (EXT4_IOC_RESIZE_FS) needs CAP_SYS_RESOURCE, which this process lacks; "
+                 "stop the environment and set disk= again to resize it offline", mnt);
+    else
+      cell_error(err, errno, "EXT4_IOC_RESIZE_FS of %s to %llu blocks", mnt, (unsigned long long)blocks);
     goto undo;
   }
   return 0;
@@ -134,28 +139,40 @@ undo:
   return -1;
 }
 
+/* Offline: extend the file, e2fsck -fp (resize2fs wants a checked fs),
+ * resize2fs.  Plain file I/O: no loop device, no capability beyond root's. */
+static int grow_offline(const char *image, uint64_t new_size, struct cell_err *err) {
+  struct stat st;
+  if (stat(image, &st) < 0) return cell_error(err, errno, "stat disk image %s", image);
+  new_size &= ~4095ULL;
+  if (new_size < (uint64_t)st.st_size) {
+    char a[32], b[32];
+    return cell_error(err, 0, "disk=%s: cannot shrink the disk below its size %s",
+                      storage_format_size(new_size, a, sizeof a), storage_format_size((uint64_t)st.st_size, b, sizeof b));
+  }
+  if (new_size == (uint64_t)st.st_size) return 0;
+  char fsck[64], resize[64], kb[32];
+  int status = 1; /* 1: errors corrected */
+  char *fargv[] = {(char *)storage_find_prog("e2fsck", fsck, sizeof fsck), "-f", "-p", (char *)image, NULL};
+  if (storage_run_status(fargv, &status, err) < 0) return cell_error_wrap(err, "check %s before resizing", image);
+  if (truncate(image, (off_t)new_size) < 0) return cell_error(err, errno, "extend disk image %s", image);
+  snprintf(kb, sizeof kb, "%lluK", (unsigned long long)(new_size >> 10));
+  char *rargv[] = {(char *)storage_find_prog("resize2fs", resize, sizeof resize), (char *)image, kb, NULL};
+  if (storage_run(rargv, err) < 0) {
+    if (truncate(image, st.st_size) < 0) { /* the fs still fits the old size */
+    }
+    return cell_error_wrap(err, "resize %s", image);
+  }
+  return 0;
+}
+
 int storage_disk_grow(const char *image, const char *mnt, uint64_t new_size, struct cell_err *err) {
-  char dev[64];
-  int m = mnt ? mounted_on(image, mnt, dev, sizeof dev, err) : 0;
+  char dev[64] = "";
+  int m = mounted_on(image, mnt, dev, sizeof dev, err);
   if (m < 0) return -1;
   if (m) return grow_mounted(image, mnt, dev, new_size, err);
-  /* offline: mount on a private temporary dir beside the image */
-  char tmp[PATH_MAX];
-  snprintf(tmp, sizeof tmp, "%s.resize-XXXXXX", image);
-  if (!mkdtemp(tmp)) return cell_error(err, errno, "make a temporary mount point %s", tmp);
-  int r = storage_disk_mount(image, tmp, err);
-  if (r == 0) {
-    r = mounted_on(image, tmp, dev, sizeof dev, err);
-    if (r == 1) r = grow_mounted(image, tmp, dev, new_size, err);
-    else if (r == 0) r = cell_error(err, 0, "%s is not mounted on %s after mounting it", image, tmp);
-    struct cell_err e2;
-    if (storage_disk_umount(image, tmp, &e2) < 0 && r == 0) {
-      *err = e2;
-      r = -1;
-    }
-  }
-  rmdir(tmp);
-  return r;
+  if (*dev) return cell_error(err, EBUSY, "disk image %s is on %s but not mounted on %s", image, dev, mnt ? mnt : "-");
+  return grow_offline(image, new_size, err);
 }
 
 int storage_disk_info(const char *image, const char *mnt, struct storage_disk_info *info, struct cell_err *err) {

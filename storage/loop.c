@@ -104,14 +104,15 @@ int storage_loop_find(const char *image, char *dev, size_t devlen, struct cell_e
   return 0;
 }
 
-/* Detach whatever loop device image still has (waits a moment for an
- * autoclear in flight first). */
+/* Detach whatever loop device image still has.  Waits up to ~5 s: an
+ * autoclear in flight, or a mount namespace that copied the mount a moment
+ * ago (another process's unshare) and still holds the filesystem. */
 int storage_loop_detach_image(const char *image, struct cell_err *err) {
   char dev[64];
-  for (int i = 0; i < 100; i++) {
+  for (int i = 0; i < 500; i++) {
     if (storage_loop_find(image, dev, sizeof dev, err) < 0) return -1;
     if (!*dev) return 0;
-    if (i >= 20) { /* not autocleared after ~200 ms: clear it ourselves */
+    if (i >= 20 && i % 50 == 20) { /* not autocleared after ~200 ms: clear it ourselves */
       cleanup_close int fd = open(dev, O_RDONLY | O_CLOEXEC);
       if (fd >= 0 && ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO && errno != EBUSY)
         return cell_error(err, errno, "LOOP_CLR_FD on %s (bound to %s)", dev, image);

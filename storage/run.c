@@ -17,7 +17,9 @@ static void last_line(char *buf, size_t len) {
   if (nl) memmove(buf, nl + 1, strlen(nl + 1) + 1);
 }
 
-int storage_run(char *const argv[], struct cell_err *err) {
+int storage_run_status(char *const argv[], int *status, struct cell_err *err) {
+  int ok_max = *status;
+  *status = -1;
   int pfd[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) return cell_error(err, errno, "pipe for %s", argv[0]);
   pid_t pid = fork();
@@ -59,9 +61,14 @@ int storage_run(char *const argv[], struct cell_err *err) {
   int st;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) return cell_error(err, errno, "waitpid %s", argv[0]);
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+  if (WIFEXITED(st) && WEXITSTATUS(st) <= ok_max) return *status = WEXITSTATUS(st);
   last_line(out, len);
   if (WIFEXITED(st))
     return cell_error(err, 0, "%s exited %d%s%s", argv[0], WEXITSTATUS(st), *out ? ": " : "", out);
   return cell_error(err, 0, "%s killed by signal %d", argv[0], WTERMSIG(st));
+}
+
+int storage_run(char *const argv[], struct cell_err *err) {
+  int ok = 0;
+  return storage_run_status(argv, &ok, err) < 0 ? -1 : 0;
 }

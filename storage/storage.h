@@ -45,9 +45,11 @@ int storage_disk_mount(const char *image, const char *mnt, struct cell_err *err)
  * mount).  Either argument may be NULL. */
 int storage_disk_umount(const char *image, const char *mnt, struct cell_err *err);
 
-/* Grow IMAGE to new_size: extend the file, LOOP_SET_CAPACITY, then
- * EXT4_IOC_RESIZE_FS on the mounted filesystem (online; an unmounted image is
- * mounted on a private temporary dir for the resize).  Shrinking is refused. */
+/* Grow IMAGE to new_size.  Mounted on MNT: online (extend the file,
+ * LOOP_SET_CAPACITY, EXT4_IOC_RESIZE_FS), which the kernel allows only with
+ * CAP_SYS_RESOURCE (EPERM and a message saying so without it; the file is
+ * put back).  Not mounted: offline (e2fsck -fp, resize2fs on the file).
+ * Shrinking is refused. */
 int storage_disk_grow(const char *image, const char *mnt, uint64_t new_size, struct cell_err *err);
 
 struct storage_disk_info {

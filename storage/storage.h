@@ -136,6 +136,44 @@ int storage_snap_restore(const char *snapdir, const char *snap, const char *file
 
 int storage_snap_rm(const char *snapdir, const char *snap, struct cell_err *err);
 
+/* ---- an environment's disk ----------------------------------------------
+ * For env/: an environment directory DIR (ROOT/vps/NAME) whose overlay
+ * upper and work dirs are DIR/data/upper and DIR/data/work.  With a disk
+ * quota, DIR/disk.img is an ext4 image mounted on DIR/data (in the host's
+ * mount namespace, before the start child unshares its own) that holds
+ * upper/ and work/.  Without DIR/disk.img every call below is a no-op
+ * returning 0 (no quota: method "none"). */
+
+bool storage_env_has_disk(const char *envdir);
+
+/* Give DIR a disk of `size`: a new DIR/disk.img (made as disk.img.new and
+ * renamed into place) holding upper/ and work/; the files already in
+ * DIR/data/upper are copied in exactly (and then removed from the host
+ * dir).  DIR/data must not be mounted (the environment is stopped). */
+int storage_env_disk_create(const char *envdir, uint64_t size, struct cell_err *err);
+
+/* Mount DIR/disk.img on DIR/data and make sure upper/ and work/ exist in it
+ * (start calls this before assembling the rootfs; mounted already: 0). */
+int storage_env_disk_attach(const char *envdir, struct cell_err *err);
+
+/* Unmount DIR/data and detach the loop device (stop, destroy; the running
+ * environment's own mount namespace keeps the filesystem until it ends, then
+ * the loop device autoclears). */
+int storage_env_disk_detach(const char *envdir, struct cell_err *err);
+
+/* set disk=SIZE: grow (online when DIR/data is mounted) or, without a disk
+ * yet, storage_env_disk_create. */
+int storage_env_disk_resize(const char *envdir, uint64_t size, struct cell_err *err);
+
+struct storage_env_disk {
+  const char *method;          /* "loop-ext4" or "none" */
+  char project_quota[256];     /* "available ..." / "unavailable: why" */
+  bool has_disk;
+  struct storage_disk_info info; /* when has_disk */
+};
+/* What `show` prints about an environment's storage. */
+int storage_env_disk_describe(const char *envdir, struct storage_env_disk *out, struct cell_err *err);
+
 /* ---- helpers ------------------------------------------------------------ */
 
 /* fork+execvp argv[0] with argv, stdin from /dev/null, stdout to stderr's

@@ -3,6 +3,8 @@
  *   storagetool disk-create IMG SIZE | disk-mount IMG MNT | disk-umount IMG MNT
  *   storagetool disk-grow IMG MNT SIZE | disk-info IMG MNT | loop-find IMG
  *   storagetool quota-method DIR
+ *   storagetool env-disk-create ENVDIR SIZE | env-disk-attach ENVDIR | env-disk-detach ENVDIR
+ *   storagetool env-disk-resize ENVDIR SIZE | env-disk-show ENVDIR
  *   storagetool copy [--oci] SRC DST | treesum DIR
  *   storagetool snap-create SNAPDIR SNAP FILES | snap-list SNAPDIR
  *   storagetool snap-restore SNAPDIR SNAP FILES | snap-rm SNAPDIR SNAP */
@@ -24,6 +26,29 @@ static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The calls env/ makes (create, start, stop/destroy, set, show). */
+static int env_cmd(const char *cmd, int argc, char **argv, struct cell_err *err) {
+  uint64_t size;
+  if (!strcmp(cmd, "env-disk-create") && argc == 4) {
+    if (storage_parse_size(argv[3], "disk", &size, err) < 0) return -1;
+    return storage_env_disk_create(argv[2], size, err);
+  }
+  if (!strcmp(cmd, "env-disk-resize") && argc == 4) {
+    if (storage_parse_size(argv[3], "disk", &size, err) < 0) return -1;
+    return storage_env_disk_resize(argv[2], size, err);
+  }
+  if (!strcmp(cmd, "env-disk-attach") && argc == 3) return storage_env_disk_attach(argv[2], err);
+  if (!strcmp(cmd, "env-disk-detach") && argc == 3) return storage_env_disk_detach(argv[2], err);
+  if (!strcmp(cmd, "env-disk-show") && argc == 3) {
+    struct storage_env_disk d;
+    if (storage_env_disk_describe(argv[2], &d, err) < 0) return -1;
+    printf("method=%s\nproject_quota=%s\ndisk=%d\nsize=%" PRIu64 "\nallocated=%" PRIu64 "\nmounted=%d\n", d.method,
+           d.project_quota, d.has_disk, d.info.size, d.info.allocated, d.info.mounted);
+    return 0;
+  }
+  return 1;
 }
 
 static int disk_cmd(const char *cmd, int argc, char **argv, struct cell_err *err) {
@@ -58,7 +83,7 @@ static int disk_cmd(const char *cmd, int argc, char **argv, struct cell_err *err
     printf("method=%s\nproject_quota=%s\n", m, prj);
     return 0;
   }
-  return 1;
+  return env_cmd(cmd, argc, argv, err);
 }
 
 static int tree_cmd(const char *cmd, int argc, char **argv, struct cell_err *err) {
@@ -98,7 +123,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: storagetool COMMAND ARGS (see the source)\n");
     return 2;
   }
-  int r = strncmp(argv[1], "disk-", 5) == 0 || !strcmp(argv[1], "loop-find") || !strcmp(argv[1], "quota-method")
+  int r = strncmp(argv[1], "disk-", 5) == 0 || strncmp(argv[1], "env-", 4) == 0 || !strcmp(argv[1], "loop-find") ||
+                  !strcmp(argv[1], "quota-method")
               ? disk_cmd(argv[1], argc, argv, &err)
               : tree_cmd(argv[1], argc, argv, &err);
   if (r < 0) return fail(&err);

@@ -1,0 +1,18 @@
+# env/: VPS-style environments (config files, locks, start/stop, limits) over
+# the in-process runtime; linked into cellctl.
+#   make unit -> also $(BUILD)/tests/test_env_*
+ENV_SRCS  := $(filter-out env/spec.c env/idrange.c,$(wildcard env/*.c)) # those two: mk/env2.mk
+ENV_OBJS  := $(ENV_SRCS:%.c=$(BUILD)/obj/%.o)
+ENV_TESTS := $(patsubst tests/env/test_%.c,$(BUILD)/tests/test_env_%,$(wildcard tests/env/test_config*.c))
+
+$(BUILD)/libenv.a: $(ENV_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+CELLCTL_LIBS += $(BUILD)/libenv.a
+
+$(ENV_TESTS): $(BUILD)/tests/test_env_%: tests/env/test_%.c $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a $(LDLIBS_CELL) -lm
+
+unit: $(ENV_TESTS)

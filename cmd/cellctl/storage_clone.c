@@ -1,0 +1,112 @@
+/* storage_clone.c - `cellctl clone NAME NEW [--hostname H]`: a new
+ * environment sharing NAME's lower layers (its image or rootfs: overlayfs
+ * lowers, nothing copied) with an exact copy of NAME's upper dir (on a disk
+ * of the same size when NAME has one), its own hostname (NEW unless
+ * --hostname) and its own id range (the layers are idmapped at start, so the
+ * files need no shifting).  A running NAME is frozen during the copy. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cellctl/cellctl.h"
+#include "cmd/cellctl/env_cmd.h"
+#include "cmd/cellctl/storage_cmd.h"
+#include "storage/storage.h"
+
+/* Keys that identify one environment on the network or the host: a clone
+ * must not share them (those this build knows). */
+static const char *const own_keys[] = {"hostname", "idrange", "ip", "ipv4", "ipv6", "address", "addresses", "mac",
+                                       "hwaddr", "onboot"};
+
+static int clone_config(struct env *src, const char *new_name, const char *hostname, struct env_config **out,
+                        struct cell_err *err) {
+  cleanup_free char *text = env_config_text(src->cfg);
+  if (!text) return cell_error(err, ENOMEM, "config of %s", src->name);
+  if (env_config_parse(text, src->cfg_path, out, err) < 0) return -1;
+  for (size_t i = 0; i < sizeof own_keys / sizeof own_keys[0]; i++)
+    if (env_key_find(own_keys[i]) && env_config_get(*out, own_keys[i]) &&
+        env_config_set(*out, own_keys[i], NULL, err) < 0)
+      goto fail;
+  if (hostname && env_config_set(*out, "hostname", hostname, err) < 0) goto fail;
+  (void)new_name;
+  return 0;
+fail:
+  env_config_free(*out);
+  *out = NULL;
+  return -1;
+}
+
+/* The copy into the new environment's upper dir (its disk first when the
+ * source has one). */
+static int clone_files(struct storcmd_hold *h, const char *newdir, struct cell_err *err) {
+  char upper[4096 + 32];
+  snprintf(upper, sizeof upper, "%s/data/upper", newdir);
+  if (!storage_env_has_disk(h->e->dir)) return storage_replace_contents(h->upper, upper, 0, err);
+  struct storage_env_disk d;
+  if (storage_env_disk_describe(h->e->dir, &d, err) < 0) return -1;
+  if (storage_env_disk_create(newdir, d.info.size, err) < 0 || storage_env_disk_attach(newdir, err) < 0) return -1;
+  int r = storage_replace_contents(h->upper, upper, 0, err);
+  struct cell_err e2;
+  if (storage_env_disk_detach(newdir, &e2) < 0 && r == 0) {
+    *err = e2;
+    r = -1;
+  }
+  return r;
+}
+
+static int clone_main(int argc, char **argv) {
+  static const struct option opts[] = {{"hostname", required_argument, 0, 'H'}, {0, 0, 0, 0}};
+  const char *hostname = NULL;
+  int c;
+  optind = 0;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (c == 'H') hostname = optarg;
+    else return cellctl_usage("clone", "invalid option %s", argv[optind - 1]);
+  }
+  if (argc - optind != 2) return cellctl_usage("clone", "requires exactly two arguments: NAME NEW");
+  const char *name = argv[optind], *new_name = argv[optind + 1];
+  struct cell_err err = {0};
+  if (env_name_valid(new_name, &err) < 0) return cellctl_usage("clone", "%s", err.msg);
+  double t0 = storcmd_now();
+  struct env *e;
+  if (envcmd_open(name, &e, &err) < 0) return cellctl_fail(&err);
+  struct env_config *cfg = NULL;
+  struct storcmd_hold h = {0};
+  int r = clone_config(e, new_name, hostname, &cfg, &err);
+  if (r == 0) r = storcmd_hold(e, true, &h, &err);
+  bool created = false;
+  double t1 = 0, t2 = 0;
+  char newdir[4096 + 80];
+  snprintf(newdir, sizeof newdir, "%s/vps/%s", cg.root, new_name);
+  if (r == 0) {
+    r = env_create(cg.root, cg.run_dir, new_name, cfg, &err);
+    created = r == 0;
+    t1 = storcmd_now();
+  }
+  if (r == 0) r = clone_files(&h, newdir, &err);
+  t2 = storcmd_now();
+  if (h.e && storcmd_release(&h, &err) < 0) r = -1;
+  env_config_free(cfg);
+  env_close(e);
+  if (r < 0 && created) { /* no half clone */
+    struct env *ne;
+    struct cell_err e2;
+    if (envcmd_open(new_name, &ne, &e2) == 0) {
+      storage_env_disk_detach(newdir, &e2);
+      env_destroy(ne, true, &e2);
+    }
+  }
+  if (r < 0) return cellctl_fail(&err);
+  if (cg.json)
+    printf("{\"clone\":\"%s\",\"from\":\"%s\",\"create_ms\":%.1f,\"copy_ms\":%.1f,\"total_ms\":%.1f}\n", new_name, name,
+           (t1 - t0) * 1e3, (t2 - t1) * 1e3, (storcmd_now() - t0) * 1e3);
+  else
+    printf("cloned %s to %s in %.1f ms (create %.1f ms, upper copy %.1f ms)\n", name, new_name,
+           (storcmd_now() - t0) * 1e3, (t1 - t0) * 1e3, (t2 - t1) * 1e3);
+  return 0;
+}
+
+CELLCTL_VERB(clone, "clone", "clone NAME NEW [--hostname H]",
+             "a new environment sharing NAME's layers with a copy of its own files", clone_main)

@@ -4,10 +4,13 @@
  * of the same size when NAME has one), its own hostname (NEW unless
  * --hostname) and its own id range (the layers are idmapped at start, so the
  * files need no shifting).  A running NAME is frozen during the copy. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cellctl/cellctl.h"
 #include "cmd/cellctl/env_cmd.h"
@@ -55,6 +58,28 @@ static int clone_files(struct storcmd_hold *h, const char *newdir, struct cell_e
   return r;
 }
 
+#define CLONE_MARK ".clone-incomplete"
+
+/* A clone killed midway leaves NEW with CLONE_MARK: a retry destroys it
+ * first (under its lock, so never one still being made). */
+static int clone_repair(const char *new_name, const char *newdir, struct cell_err *err) {
+  char mark[4096 + 128];
+  snprintf(mark, sizeof mark, "%s/" CLONE_MARK, newdir);
+  if (access(mark, F_OK) != 0) return 0;
+  struct env *ne;
+  if (envcmd_open(new_name, &ne, err) < 0) return -1;
+  if (access(mark, F_OK) != 0) { /* finished meanwhile */
+    env_close(ne);
+    return 0;
+  }
+  if (storage_env_disk_detach(newdir, err) < 0) {
+    env_close(ne);
+    return -1;
+  }
+  if (env_destroy(ne, true, err) < 0) return cell_error_wrap(err, "remove the half clone %s", new_name);
+  return 0;
+}
+
 static int clone_main(int argc, char **argv) {
   static const struct option opts[] = {{"hostname", required_argument, 0, 'H'}, {0, 0, 0, 0}};
   const char *hostname = NULL;
@@ -80,12 +105,21 @@ static int clone_main(int argc, char **argv) {
   double t1 = 0, t2 = 0;
   char newdir[4096 + 80];
   snprintf(newdir, sizeof newdir, "%s/vps/%s", cg.root, new_name);
+  if (r == 0) r = clone_repair(new_name, newdir, &err);
   if (r == 0) {
     r = env_create(cg.root, cg.run_dir, new_name, cfg, &err);
     created = r == 0;
     t1 = storcmd_now();
   }
+  char mark[4096 + 128];
+  snprintf(mark, sizeof mark, "%s/" CLONE_MARK, newdir);
+  if (r == 0) {
+    int fd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) r = cell_error(&err, errno, "create %s", mark);
+    else close(fd);
+  }
   if (r == 0) r = clone_files(&h, newdir, &err);
+  if (r == 0 && unlink(mark) < 0) r = cell_error(&err, errno, "remove %s", mark);
   t2 = storcmd_now();
   if (h.e && storcmd_release(&h, &err) < 0) r = -1;
   env_config_free(cfg);

@@ -275,3 +275,56 @@ mk_image_env() {
   [ "$status" -ne 0 ]
   [ ! -e "$ROOT2/vps/${N}k" ]
 }
+
+# kill_midway CMD... - start cellctl CMD, SIGKILL it after a moment (it may
+# have finished by then: the checks after this hold either way).
+kill_midway() {
+  "$CELLCTL" --root "$ROOT" "$@" </dev/null >/dev/null 2>&1 &
+  local pid=$!
+  sleep "${KILL_AFTER:-0.15}"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+@test "cellctl: a SIGKILLed snapshot create, restore or clone leaves a state the next command repairs" {
+  mk_env "$N"
+  up=$(upper "$N")
+  mkdir -p "$up/root/data"
+  for i in $(seq 64); do head -c 2097152 /dev/zero >"$up/root/data/f$i"; done
+  echo v1 >"$up/root/version"
+  cc start "$N" --wait --timeout 30
+  before=$("$ST" treesum "$up") # (after the first mount: overlayfs adds trusted.overlay.uuid to the upper)
+  kill_midway snapshot create "$N" s1
+  # the next storage verb thaws the environment and sweeps the half snapshot
+  echo "# killed snapshot create left: frozen marker $([ -e "$ROOT/vps/$N/.frozen-by-cellctl" ] && echo yes || echo no)," \
+    "$(ls -A "$ROOT/vps/$N/snapshots" 2>/dev/null | tr '\n' ' ')" >&3
+  run cc --json snapshot list "$N"
+  [ "$status" -eq 0 ]
+  [ "$("$CELL" --root "$ROOT/run/env" state "$N" | jq -r .status)" = running ]
+  [ ! -e "$ROOT/vps/$N/.frozen-by-cellctl" ]
+  [ -z "$(ls -A "$ROOT/vps/$N/snapshots" 2>/dev/null | grep '^\.')" ]
+  if [ "$(echo "$output" | jq length)" -eq 1 ]; then # finished before the kill: then exact
+    [ "$("$ST" treesum "$ROOT/vps/$N/snapshots/s1/files")" = "$before" ]
+    cc snapshot rm "$N" s1
+  fi
+  cc snapshot create "$N" s1
+  cc stop "$N"
+  echo v2 >"$up/root/version"
+  kill_midway snapshot restore "$N" s1
+  # the upper is whole, old or new; a retry restores exactly
+  v=$(cat "$up/root/version")
+  echo "# killed restore left: version $v, $([ -e "$up.restore" ] && echo "a .restore leftover" || echo "no leftover")" >&3
+  [ "$v" = v1 ] || [ "$v" = v2 ]
+  cc snapshot restore "$N" s1
+  [ "$("$ST" treesum "$up")" = "$before" ]
+  [ ! -e "$up.restore" ]
+  # clone: the half clone is listed, and a retry (or destroy) repairs it
+  kill_midway clone "$N" "${N}c"
+  echo "# killed clone left: $([ -e "$ROOT/vps/${N}c/.clone-incomplete" ] && echo "a half clone" || echo "no half clone")" >&3
+  run cc list
+  [ "$status" -eq 0 ]
+  run cc clone "$N" "${N}c"
+  [ "$status" -eq 0 ] || [[ "$output" == *"already exists"* ]] # killed after it finished: a whole clone
+  [ ! -e "$ROOT/vps/${N}c/.clone-incomplete" ]
+  [ "$("$ST" treesum "$(upper "${N}c")")" = "$before" ]
+}

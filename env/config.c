@@ -16,6 +16,7 @@ static const struct env_key keys[] = {
     {"hostname", "env", ENV_KT_NAME, false, 0, 0, "the hostname inside (default: the name)"},
     {"privileged", "env", ENV_KT_BOOL, false, 0, 0, "no user namespace: uid 0 inside is root on the host"},
     {"onboot", "env", ENV_KT_BOOL, true, 0, 0, "`cellctl boot` starts it"},
+    {"reboot", "env", ENV_KT_REBOOT, true, 0, 0, "restart (a waiting host process restarts it after a reboot inside) or stop (none)"},
     {"boot-order", "env", ENV_KT_UINT, true, 0, 1000000, "`cellctl boot` starts lower numbers first"},
     {"cellfs", "env", ENV_KT_STRING, false, 0, 0, "where cellfs is mounted (default /var/lib/cellfs); \"off\": no views"},
     {"idrange", "env", ENV_KT_UINT, false, 0, 4294901760ULL, "first host id of the 65536 ids of its user namespace"},
@@ -168,6 +169,9 @@ int env_key_check(const struct env_key *k, const char *value, const char *where,
   case ENV_KT_INIT:
     if (strcmp(value, "systemd") && strcmp(value, "busybox") && value[0] != '/')
       bad = "systemd, busybox or an absolute path";
+    break;
+  case ENV_KT_REBOOT:
+    if (strcmp(value, "restart") && strcmp(value, "stop")) bad = "restart or stop";
     break;
   case ENV_KT_NAME:
     if (!hostname_ok(value)) bad = "a host name (letters, digits, '-' and '.', at most 63)";

@@ -13,6 +13,7 @@
 
 #include "env/env.h"
 #include "env/idrange.h"
+#include "images/images.h"
 #include "lib/file.h"
 #include "lib/log.h"
 #include "runtime/container.h"
@@ -157,6 +158,7 @@ int env_status(struct env *e, struct env_status *st, struct cell_err *err) {
     st->pid = cJSON_IsNumber(pid) ? (pid_t)pid->valuedouble : 0;
   } else {
     st->leftover = true;
+    st->pid = cJSON_IsNumber(pid) ? (pid_t)pid->valuedouble : 0;
   }
   cJSON_Delete(j);
   return 0;
@@ -184,6 +186,21 @@ static void sweep_temps(const char *vps) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) cell_rm_rf_at(dirfd(d), de->d_name);
     close(fd);
   }
+}
+
+/* img_use / img_unuse of the environment's image (none: nothing). */
+static int image_use(const char *root, const char *image, const char *name, bool use, struct cell_err *err) {
+  if (!image) return 0;
+  struct img_store *s;
+  if (img_store_open(root, &s, err) < 0) return cell_error_wrap(err, "image %s", image);
+  int r = use ? img_use(s, image, name, err) : img_unuse(s, image, name, err);
+  img_store_close(s);
+  if (r < 0 && !use) {
+    /* an image removed with --force: nothing to release */
+    cell_debug("release image %s: %s", image, err->msg);
+    return 0;
+  }
+  return r < 0 ? cell_error_wrap(err, "image \"%s\"", image) : 0;
 }
 
 int env_create(const char *root, const char *run, const char *name, struct env_config *cfg, struct cell_err *err) {
@@ -222,9 +239,14 @@ int env_create(const char *root, const char *run, const char *name, struct env_c
       goto fail_tmp;
     }
   if (env_config_save(cfg, fd, "config", err) < 0) goto fail_tmp;
+  /* the image is in use by this environment (`image rm` refuses) before it exists under its name;
+   * a create killed after this leaves a use the next destroy or create of the name drops */
+  if (image_use(root, env_config_get(cfg, "image"), name, true, err) < 0) goto fail_tmp;
   if (renameat2(AT_FDCWD, tmp, AT_FDCWD, e0.dir, RENAME_NOREPLACE) < 0) {
     if (errno == EEXIST || errno == ENOTEMPTY) cell_error(err, 0, "environment \"%s\" already exists", name);
     else cell_error(err, errno, "rename %s to %s", tmp, e0.dir);
+    struct cell_err e3;
+    image_use(root, env_config_get(cfg, "image"), name, false, &e3);
     goto fail_tmp;
   }
   close(fd);
@@ -262,6 +284,7 @@ int env_destroy(struct env *e, bool force, struct cell_err *err) {
     goto fail;
   }
   if (env_idrange_free(e->root, e->name, err) < 0) goto fail;
+  if (image_use(e->root, env_config_get(e->cfg, "image"), e->name, false, err) < 0) goto fail;
   if (cell_rm_rf_at(AT_FDCWD, gone) < 0) {
     cell_error(err, errno, "remove %s", gone);
     goto fail;

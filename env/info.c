@@ -9,6 +9,7 @@
 
 #include "env/env.h"
 #include "env/env_internal.h"
+#include "images/images.h"
 #include "lib/file.h"
 #include "runtime/container.h"
 
@@ -17,14 +18,25 @@ int env_lowers(struct env *e, char ***lowers, size_t *n, struct cell_err *err) {
   *n = 0;
   const char *rootfs = env_config_get(e->cfg, "rootfs");
   const char *image = env_config_get(e->cfg, "image");
-  if (image && !rootfs)
-    return cell_error(err, 0, "%s: image: \"%s\": images are not supported by this build (use rootfs)", e->cfg_path,
-                      image);
+  if (image && rootfs) return cell_error(err, 0, "%s: image and rootfs: set only one", e->cfg_path);
+  if (image) {
+    struct img_store *s;
+    char **dirs = NULL;
+    if (img_store_open(e->root, &s, err) < 0) return cell_error_wrap(err, "%s: image", e->cfg_path);
+    int r = img_rootfs_layers(s, image, &dirs, err);
+    img_store_close(s);
+    if (r < 0) return cell_error_wrap(err, "%s: image \"%s\"", e->cfg_path, image);
+    size_t k = 0;
+    while (dirs[k]) k++;
+    *lowers = dirs;
+    *n = k;
+    return 0;
+  }
   if (!rootfs) return cell_error(err, 0, "%s: neither image nor rootfs is set", e->cfg_path);
   struct stat sb;
   if (stat(rootfs, &sb) < 0) return cell_error(err, errno, "%s: rootfs: %s", e->cfg_path, rootfs);
   if (!S_ISDIR(sb.st_mode)) return cell_error(err, 0, "%s: rootfs: %s is not a directory", e->cfg_path, rootfs);
-  *lowers = calloc(1, sizeof **lowers);
+  *lowers = calloc(2, sizeof **lowers);
   if (!*lowers || !((*lowers)[0] = strdup(rootfs))) return cell_error(err, ENOMEM, "rootfs");
   *n = 1;
   return 0;

@@ -18,7 +18,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/mount.h>
+#include <sys/fsuid.h>
 
 #include "env/env.h"
 #include "env/env_internal.h"
@@ -32,6 +34,20 @@ long long env_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* fsuid/fsgid to base (on) or back to 0, effective capabilities = permitted. */
+static int as_range_root(unsigned base, bool on, struct cell_err *err) {
+  setfsgid(on ? base : 0);
+  setfsuid(on ? base : 0);
+  if ((unsigned)setfsuid((uid_t)-1) != (on ? base : 0)) return cell_error(err, errno, "setfsuid %u", base);
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0) return cell_error(err, errno, "capget");
+  d[0].effective = d[0].permitted;
+  d[1].effective = d[1].permitted;
+  if (syscall(SYS_capset, &h, d) < 0) return cell_error(err, errno, "capset");
+  return 0;
 }
 
 /* In the child: the overlay of the lower layers at e->dir/rootfs. */
@@ -71,8 +87,15 @@ static int mount_rootfs(struct env *e, char **lowers, size_t n, bool privileged,
   cleanup_free char *opts = malloc(ol);
   if (!opts) return cell_error(err, ENOMEM, "rootfs");
   snprintf(opts, ol, "lowerdir=%s,upperdir=%s,workdir=%s", low, upper, work);
-  if (mount("overlay", merged, "overlay", 0, opts) < 0)
-    return cell_error(err, errno, "mount the rootfs overlay on %s (%s)", merged, opts);
+  /* The overlay works in its upper layer with its mounter's credentials; on
+   * the idmapped upper (host 0 shows as base) only ids of the range map, so
+   * it is mounted as fsuid/fsgid base, with the capabilities put back that
+   * the fsuid change drops (copy-up chowns). */
+  if (!privileged && as_range_root(base, true, err) < 0) return -1;
+  int r = mount("overlay", merged, "overlay", 0, opts);
+  int en = errno;
+  if (!privileged) as_range_root(0, false, NULL);
+  if (r < 0) return cell_error(err, en, "mount the rootfs overlay on %s (%s)", merged, opts);
   return 0;
 }
 
@@ -192,6 +215,9 @@ static int on_phase(enum cell_create_phase ph, pid_t pid, void *data, struct cel
 static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int fd) __attribute__((noreturn));
 static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int fd) {
   struct cell_err err = {0};
+  /* the parent's locked fd: a copy kept here would hold the lock as long as we live */
+  close(e->dirfd);
+  e->dirfd = -1;
   bool privileged = false;
   const char *s = env_config_get(e->cfg, "privileged");
   if (s) env_parse_bool(s, &privileged);
@@ -215,6 +241,11 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
     rc = cell_container_create(&o, &out, &err);
     if (rc == 0 && out.console_master >= 0) close(out.console_master);
     if (rc == 0) rc = cell_container_start(e->rt_root, e->name, &err);
+    if (rc == 0 && env_wants_monitor(e)) {
+      if (write(fd, "ok+monitor", 10) < 0) _exit(2);
+      close(fd);
+      env_monitor(e, out.pid);
+    }
   }
   const char *msg = rc == 0 ? "ok" : err.msg[0] ? err.msg : "start failed";
   if (write(fd, msg, strlen(msg)) < 0) _exit(2);
@@ -252,6 +283,7 @@ static int run_start_child(struct env *e, char **lowers, size_t n, cJSON *spec, 
   }
   buf[got] = 0;
   close(p[0]);
+  if (!timed_out && !strcmp(buf, "ok+monitor")) return 0; /* it stays, as the init's reaper */
   if (timed_out) kill(pid, SIGKILL);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {

@@ -148,6 +148,7 @@ static void sweep(int dirfd, const char *what, const struct marks *keep) {
 /* Remove what no image (listed, or still used after a forced rm) references.  Under the lock. */
 static int gc(struct img_store *s, cJSON *ix, struct cell_err *err) {
   (void)err;
+  if (!ix) return 0;
   struct marks blobs = {0}, chains = {0};
   const cJSON *e;
   cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ix, "manifests")) {
@@ -168,6 +169,14 @@ static int gc(struct img_store *s, cJSON *ix, struct cell_err *err) {
   free(blobs.v);
   free(chains.v);
   return 0;
+}
+
+int img_gc(struct img_store *s, struct cell_err *err) {
+  cJSON *ix = img_index_load(s, err);
+  if (!ix) return -1;
+  int r = gc(s, ix, err);
+  cJSON_Delete(ix);
+  return r;
 }
 
 int img_remove(struct img_store *s, const char *ref, bool force, struct cell_err *err) {

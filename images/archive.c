@@ -44,10 +44,7 @@ static int classify(const char *path, enum kind *k, struct cell_err *err) {
     for (int i = 0; i < 64; i++) {
       int h = archive_read_next_header(a, &e);
       if (h == ARCHIVE_EOF) break;
-      if (h < ARCHIVE_WARN) {
-        r = cell_error(err, 0, "%s: not a tar archive (plain, gzip or zstd): %s", path, archive_error_string(a));
-        break;
-      }
+      if (h < ARCHIVE_WARN) break; /* the import's own pass reports it, naming the entry */
       const char *n = archive_entry_pathname(e);
       if (n && image_entry(n)) {
         *k = K_IMAGE;

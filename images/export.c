@@ -308,7 +308,18 @@ static int build(struct img_store *s, struct exp *x, const char *ref, const char
   size_t len;
   x->ctext = img_blob_read(s, x->im.m.config.digest, &len, err);
   if (!x->ctext) return -1;
-  if (extra && add_extra(s, x, extra, err) < 0) return -1;
+  if (!extra) { /* unchanged: the stored manifest as it is (the image keeps its id) */
+    x->config.mem = x->ctext;
+    x->config.size = (int64_t)len;
+    snprintf(x->config.digest, sizeof x->config.digest, "%s", x->im.m.config.digest);
+    x->mtext = img_blob_read(s, digest, &len, err);
+    if (!x->mtext) return -1;
+    x->manifest.mem = x->mtext;
+    x->manifest.size = (int64_t)len;
+    snprintf(x->manifest.digest, sizeof x->manifest.digest, "%s", digest);
+    return 0;
+  }
+  if (add_extra(s, x, extra, err) < 0) return -1;
   /* the manifest, rewritten when a layer was added (always OCI media types) */
   cJSON *m = cJSON_CreateObject();
   cJSON_AddNumberToObject(m, "schemaVersion", 2);

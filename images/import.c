@@ -179,6 +179,14 @@ int img_stage_commit(struct img_store *s, struct img_stage *st, const char *dige
                      struct cell_err *err) {
   if (img_store_lock(s, err) < 0) return -1;
   int r = -1;
+  /* "dirty" marks a commit in progress: killed before index.json says so, the next store_open collects
+   * what was moved in for nothing */
+  int dfd0 = openat(s->dirfd, "dirty", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (dfd0 < 0) {
+    cell_error(err, errno, "%s/dirty", s->dir);
+    goto out;
+  }
+  close(dfd0);
   const char *subs[] = {"blobs", "layers"};
   for (int k = 0; k < 2; k++) {
     int dst = k == 0 ? s->blobsfd : s->layersfd;
@@ -201,6 +209,7 @@ int img_stage_commit(struct img_store *s, struct img_stage *st, const char *dige
     closedir(d);
   }
   r = img_index_add(s, digest, size, name, err);
+  if (r == 0) unlinkat(s->dirfd, "dirty", 0);
 out:
   img_store_unlock(s);
   return r;

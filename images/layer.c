@@ -78,6 +78,11 @@ static int open_a(struct lio *l, struct cell_err *err) {
   archive_read_support_format_raw(l->a);
   archive_read_support_filter_gzip(l->a);
   archive_read_support_filter_zstd(l->a);
+  /* only to name them when refused */
+  archive_read_support_filter_xz(l->a);
+  archive_read_support_filter_bzip2(l->a);
+  archive_read_support_filter_lzma(l->a);
+  archive_read_support_filter_lz4(l->a);
   struct archive_entry *e;
   if (archive_read_open(l->a, l, NULL, a_read, NULL) != ARCHIVE_OK || archive_read_next_header(l->a, &e) != ARCHIVE_OK)
     return cell_error(err, 0, "%s: %s", j->what, archive_error_string(l->a));

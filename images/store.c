@@ -83,7 +83,17 @@ int img_store_open(const char *root, struct img_store **out, struct cell_err *er
     img_store_unlock(s);
     if (r < 0) goto fail;
   }
+  if (img_store_lock(s, err) < 0) goto fail;
   clean_debris(s);
+  img_store_unlock(s);
+  if (fstatat(s->dirfd, "dirty", &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+    /* an import was killed while it committed: collect what no image references */
+    if (img_store_lock(s, err) < 0) goto fail;
+    int r = fstatat(s->dirfd, "dirty", &sb, AT_SYMLINK_NOFOLLOW) == 0 ? img_gc(s, err) : 0;
+    if (r == 0) unlinkat(s->dirfd, "dirty", 0);
+    img_store_unlock(s);
+    if (r < 0) goto fail;
+  }
   *out = s;
   return 0;
 oom:
@@ -110,7 +120,18 @@ int img_store_lock(struct img_store *s, struct cell_err *err) {
 
 void img_store_unlock(struct img_store *s) { flock(s->lockfd, LOCK_UN); }
 
+static int stage_new_locked(struct img_store *s, struct img_stage *st, struct cell_err *err);
+
+/* Under the store lock, so that clean_debris never sees the dir before its flock is taken. */
 int img_stage_new(struct img_store *s, struct img_stage *st, struct cell_err *err) {
+  st->fd = -1;
+  if (img_store_lock(s, err) < 0) return -1;
+  int r = stage_new_locked(s, st, err);
+  img_store_unlock(s);
+  return r;
+}
+
+static int stage_new_locked(struct img_store *s, struct img_stage *st, struct cell_err *err) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   for (int i = 0; i < 100; i++) {

@@ -51,6 +51,8 @@ int img_index_add(struct img_store *s, const char *digest, int64_t size, const c
 char *img_blob_read(struct img_store *s, const char *digest, size_t *len, struct cell_err *err);
 int img_load(struct img_store *s, const char *digest, struct img_loaded *im, struct cell_err *err);
 void img_loaded_free(struct img_loaded *im);
+/* admin.c: remove blobs and layer dirs no image references (caller holds the lock) */
+int img_gc(struct img_store *s, struct cell_err *err);
 /* query.c: the users of a manifest, a JSON array */
 struct cJSON *img_users(struct img_store *s, const char *digest);
 

@@ -11,8 +11,18 @@ $(BUILD)/libenv.a: $(ENV_OBJS)
 
 CELLCTL_LIBS += $(BUILD)/libenv.a
 
-$(ENV_TESTS): $(BUILD)/tests/test_env_%: tests/env/test_%.c $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h
+$(ENV_TESTS): $(BUILD)/tests/test_env_%: tests/env/test_%.c $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libimages.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a $(LDLIBS_CELL) -lm
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libimages.a $(BUILD)/libcell.a \
+	  $(BUILD)/libcellbase.a $(IMG_LIBS) $(LDLIBS_CELL) -lm
 
 unit: $(ENV_TESTS)
+
+# cellctl.service: `cellctl boot` at boot, `cellctl shutdown` at shutdown.
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+.PHONY: install-env
+install: install-env
+install-env: env/cellctl.service.in
+	@mkdir -p $(DESTDIR)$(SYSTEMD_UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' env/cellctl.service.in >$(DESTDIR)$(SYSTEMD_UNITDIR)/cellctl.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/cellctl.service

@@ -30,3 +30,10 @@ $(BUILD)/tests/test_images_%: tests/images/test_%.c $(BUILD)/libimages.a $(BUILD
 unit: $(IMG_TESTS)
 
 DEB_PKGS += libarchive-dev libssl-dev zstd python3 skopeo umoci podman docker.io busybox-static
+
+# The libFuzzer target of the parsers (tests/fuzz/fuzz_images.c): fuzz.mk's pattern rule links only
+# libfuzzcell.a, so this explicit rule adds images/oci.c, images/digest.c and libcrypto.
+$(FUZZ_DIR)/fuzz_images: tests/fuzz/fuzz_images.c tests/fuzz/fuzz.h images/oci.c images/digest.c images/oci.h \
+                         $(FUZZ_DIR)/libfuzzcell.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_images.c images/oci.c \
+	  images/digest.c $(FUZZ_DIR)/libfuzzcell.a $(LDLIBS_CELL) $(IMG_LIBS)

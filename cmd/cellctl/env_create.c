@@ -9,6 +9,25 @@
 
 #include "cmd/cellctl/cellctl.h"
 #include "cmd/cellctl/env_cmd.h"
+#include "images/images.h"
+
+static int check_image(const char *ref, struct cell_err *err) {
+  struct img_store *s;
+  char **dirs = NULL;
+  if (img_store_open(cg.root, &s, err) < 0) return cell_error_wrap(err, "--image %s", ref);
+  int r = img_rootfs_layers(s, ref, &dirs, err);
+  img_store_close(s);
+  img_free_strv(dirs);
+  return r < 0 ? cell_error_wrap(err, "--image %s", ref) : 0;
+}
+
+static int import_tar(const char *path, char id[72], struct cell_err *err) {
+  struct img_store *s;
+  if (img_store_open(cg.root, &s, err) < 0) return cell_error_wrap(err, "--rootfs %s", path);
+  int r = img_import_path(s, path, NULL, id, err);
+  img_store_close(s);
+  return r < 0 ? cell_error_wrap(err, "--rootfs %s: import as an image", path) : 0;
+}
 
 static int create_main(int argc, char **argv) {
   static const struct option opts[] = {
@@ -48,10 +67,13 @@ static int create_main(int argc, char **argv) {
       has_src = true;
     }
     char abs[PATH_MAX];
+    char id[72];
     if (!strcmp(keys[i], "image")) {
-      env_config_free(cfg);
-      cell_error(&err, 0, "--image %s: images are not supported by this build (use --rootfs DIR)", vals[i]);
-      return cellctl_fail(&err);
+      /* it must resolve now: a missing image is an error here, not at start */
+      if (check_image(vals[i], &err) < 0) {
+        env_config_free(cfg);
+        return cellctl_fail(&err);
+      }
     }
     if (!strcmp(keys[i], "rootfs")) {
       struct stat sb;
@@ -61,11 +83,16 @@ static int create_main(int argc, char **argv) {
         return cellctl_fail(&err);
       }
       if (!S_ISDIR(sb.st_mode)) {
-        env_config_free(cfg);
-        cell_error(&err, 0, "--rootfs %s: not a directory (a rootfs tar needs images support)", vals[i]);
-        return cellctl_fail(&err);
+        /* a rootfs tar: imported as an image (shared, verified, unpacked once) */
+        if (import_tar(abs, id, &err) < 0) {
+          env_config_free(cfg);
+          return cellctl_fail(&err);
+        }
+        keys[i] = "image";
+        vals[i] = id;
+      } else {
+        vals[i] = abs;
       }
-      vals[i] = abs;
     }
     if (env_config_set(cfg, keys[i], vals[i], &err) < 0) {
       env_config_free(cfg);
@@ -85,7 +112,7 @@ static int create_main(int argc, char **argv) {
 }
 
 CELLCTL_VERB(create, "create",
-             "create NAME --image REF | --rootfs DIR [--memory SIZE] [--swap SIZE] [--cpus N.N]\n"
+             "create NAME --image REF | --rootfs DIR|TAR [--memory SIZE] [--swap SIZE] [--cpus N.N]\n"
              "       [--cpu-weight N] [--cpuset LIST] [--pids N] [--io-weight N] [--io-read-bps \"MAJ:MIN RATE\"]\n"
              "       [--io-write-bps ...] [--io-read-iops ...] [--io-write-iops ...] [--hostname NAME]\n"
              "       [--init systemd|busybox|PATH] [--privileged] [--onboot] [--cellfs DIR|off]",

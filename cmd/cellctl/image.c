@@ -204,19 +204,21 @@ CELLCTL_VERB(image_unpack, "image unpack", "image unpack IMAGE DIR",
 
 /* ---- export ---- */
 struct export_opts {
-  const char *format, *name;
+  const char *format, *name, *layer;
 };
 static int on_export(int c, const char *arg, void *ctx) {
   struct export_opts *o = ctx;
   if (c == 'f') o->format = arg;
   else if (c == 'n') o->name = arg;
+  else if (c == 'l') o->layer = arg;
   return 0;
 }
 
 static int cmd_export(int argc, char **argv) {
-  static const struct option lo[] = {{"format", required_argument, 0, 'f'}, {"name", required_argument, 0, 'n'}, {0, 0, 0, 0}};
+  static const struct option lo[] = {{"format", required_argument, 0, 'f'}, {"name", required_argument, 0, 'n'},
+                                     {"add-layer", required_argument, 0, 'l'}, {0, 0, 0, 0}};
   struct export_opts o = {.format = "oci"};
-  int i = parse("image export", argc, argv, lo, "+f:n:", on_export, &o);
+  int i = parse("image export", argc, argv, lo, "+f:n:l:", on_export, &o);
   if (i < 0) return 2;
   if (argc - i != 2) return cellctl_usage("image export", "expects IMAGE and FILE (- for stdout)");
   if (strcmp(o.format, "oci") && strcmp(o.format, "docker"))
@@ -224,9 +226,10 @@ static int cmd_export(int argc, char **argv) {
   struct cell_err err = {0};
   struct img_store *s = open_store(&err);
   if (!s) return cellctl_fail(&err);
-  int r = img_export(s, argv[i], argv[i + 1], o.format, NULL, o.name, &err);
+  int r = img_export(s, argv[i], argv[i + 1], o.format, o.layer, o.name, &err);
   img_store_close(s);
   return r < 0 ? cellctl_fail(&err) : 0;
 }
-CELLCTL_VERB(image_export, "image export", "image export IMAGE FILE [--format oci|docker] [--name NAME[:TAG]]",
-             "write an archive that `podman load` and `docker load` accept (FILE - is stdout)", cmd_export)
+CELLCTL_VERB(image_export, "image export", "image export IMAGE FILE [--format oci|docker] [--name NAME[:TAG]] [--add-layer DIR]",
+             "write an archive that `podman load` and `docker load` accept (FILE - is stdout); --add-layer: "
+             "DIR (an overlayfs upper dir) as one more layer", cmd_export)

@@ -265,7 +265,8 @@ teardown() {
     [[ "$st" == running || "$st" == stopped || "$st" == starting ]]
     if [ "$st" = running ]; then
       pid=$(echo "$output" | jq -r ".[] | select(.name == \"$N\") | .pid")
-      kill -0 "$pid"
+      # alive, or halting from a killed stop's signal and stopped by now
+      kill -0 "$pid" 2>/dev/null || [ "$(cc show --json "$N" | jq -r .state)" = stopped ]
     fi
     "$CELLCTL" --root "$ROOT" stop "$N" --timeout 10 </dev/null >/dev/null 2>&1 &
     p=$!
@@ -273,8 +274,11 @@ teardown() {
     kill -9 "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  # a halt a killed stop began may still run: stop finishes it, start repairs what is left
+  run cc stop "$N" --timeout 10
+  [ "$status" -eq 0 ]
   run cc start "$N" --wait --timeout 30
-  [ "$status" -eq 0 ] || [[ "$output" == *"already running"* ]]
+  [ "$status" -eq 0 ]
   run cc exec "$N" -- true
   [ "$status" -eq 0 ]
   run cc destroy --force "$N"
@@ -345,4 +349,82 @@ teardown() {
   run cc exec "$N" -- grep -c ^processor /proc/cpuinfo
   [ "$output" = 2 ]
   cc stop "$N"
+}
+
+@test "env: reboot inside restarts the environment, poweroff inside stops it (reboot = restart); reboot = stop keeps no host process" {
+  cc create "$N" --rootfs "$RFS" --init busybox
+  cc start "$N" --wait --timeout 30
+  pid1=$(cc show --json "$N" | jq .pid)
+  run cc exec "$N" -- reboot
+  wait_for -t 30 eval "p=\$(cc show --json $N | jq .pid); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid1 ] && [ \"\$(cc show --json $N | jq -r .state)\" = running ]"
+  pid2=$(cc show --json "$N" | jq .pid)
+  run cc exec "$N" -- true
+  [ "$status" -eq 0 ]
+  run cc exec "$N" -- poweroff
+  wait_for -t 30 eval "[ \"\$(cc show --json $N | jq -r .state)\" = stopped ]"
+  # the waiter removed the runtime state and the cgroup
+  wait_for -t 10 eval "[ ! -e $ROOT/run/env/$N ] && [ -z \"\$(env_cgroups $N)\" ]"
+  ! kill -0 "$pid2" 2>/dev/null
+  # reboot = stop: no process but the environment's own; a reboot inside stops it
+  run cc set "$N" reboot=stop
+  [ "$status" -eq 0 ]
+  cc start "$N" --wait --timeout 30
+  pid=$(cc show --json "$N" | jq .pid)
+  ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
+  [ "$(cat /proc/$ppid/comm)" != cellctl-reboot ]
+  run cc exec "$N" -- reboot
+  wait_for -t 30 eval "[ \"\$(cc show --json $N | jq -r .state)\" = stopped ]"
+  run cc start "$N" --wait --timeout 30
+  [ "$status" -eq 0 ]
+}
+
+@test "env: boot starts the onboot environments in boot-order, shutdown stops them all" {
+  cc create "${N}a" --rootfs "$RFS" --init busybox --onboot
+  cc create "${N}b" --rootfs "$RFS" --init busybox
+  cc create "${N}c" --rootfs "$RFS" --init busybox --onboot
+  cc set "${N}a" boot-order=20
+  cc set "${N}c" boot-order=10
+  run cc boot
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "started ${N}c" ]
+  [ "${lines[1]}" = "started ${N}a" ]
+  run cc list --json
+  [ "$(echo "$output" | jq -r "[.[] | select(.state == \"running\") | .name] | join(\",\")")" = "${N}a,${N}c" ]
+  run cc shutdown --timeout 20
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"${N}a: halted cleanly"* ]]
+  [[ "$output" == *"${N}c: halted cleanly"* ]]
+  run cc list --json
+  [ "$(echo "$output" | jq '[.[] | select(.state == "stopped")] | length')" -eq 3 ]
+  # the unit make install writes
+  make -C "$CELL_TOP" -s install-env DESTDIR="$BATS_TEST_TMPDIR/inst" PREFIX=/usr >/dev/null
+  grep -qx 'ExecStart=/usr/bin/cellctl boot' "$BATS_TEST_TMPDIR/inst/usr/lib/systemd/system/cellctl.service"
+}
+
+@test "env: --rootfs TAR is imported as an image the environment uses; destroy releases it" {
+  tar -C "$RFS" -cf "$BATS_TEST_TMPDIR/rfs.tar" .
+  run cc create "$N" --rootfs "$BATS_TEST_TMPDIR/rfs.tar" --init busybox
+  [ "$status" -eq 0 ]
+  id=$(sed -n 's/^image = //p' "$ROOT/vps/$N/config")
+  [[ "$id" == sha256:* ]]
+  run cc image ls --json
+  [ "$(echo "$output" | jq -r ".[] | select(.id == \"$id\") | .users | join(\",\")")" = "$N" ]
+  # a second environment of the same image shares its layers
+  run cc create "${N}b" --image "$id" --init busybox
+  [ "$status" -eq 0 ]
+  run cc start "$N" --wait --timeout 30
+  [ "$status" -eq 0 ]
+  run cc start "${N}b" --wait --timeout 30
+  [ "$status" -eq 0 ]
+  cc exec "$N" -- sh -c 'echo mine >/root/f'
+  run cc exec "${N}b" -- cat /root/f
+  [ "$status" -ne 0 ]
+  run cc destroy --force "$N"
+  [ "$status" -eq 0 ]
+  run cc destroy --force "${N}b"
+  [ "$status" -eq 0 ]
+  run cc image ls --json
+  [ "$(echo "$output" | jq -r ".[] | select(.id == \"$id\") | .users | length")" = 0 ]
+  assert_gone "$N"
+  assert_gone "${N}b"
 }

@@ -44,10 +44,10 @@ mkdir -p "$cache"
 exec 9>"$cache/.debian-bookworm.lock"
 flock 9
 if [ -s "$out" ]; then echo "$out"; exit 0; fi
-tmp="$cache/.debian-bookworm-systemd-$key.tar.$$"
+tmp="$cache/.tmp-$$-debian-bookworm-systemd-$key.tar"  # mmdebstrap picks the format from the .tar suffix
 trap 'rm -f "$tmp"' EXIT
 echo "rootfs-cache: building $out (mmdebstrap bookworm, $PACKAGES)" >&2
-mmdebstrap --quiet --variant=minbase --include="$PACKAGES" \
+mmdebstrap --quiet --format=tar --variant=minbase --include="$PACKAGES" \
   --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"' \
   --customize-hook='chroot "$1" passwd -d root >/dev/null' \
   --customize-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" >"$1/etc/hosts"' \

@@ -241,6 +241,17 @@ mk_image_env() {
   [ "${lines[2]}" = inner ]
   [[ "${lines[3]}" == *"No such file"* ]] # the opaque /etc hides the image's /etc/group
   [ "${lines[4]}" = bb ]                  # the image's layers are there
+  # a running environment: its files are copied aside while it is frozen
+  cc start "$N" --wait --timeout 30
+  cc exec "$N" -- sh -c 'echo live >/live && sync'
+  run cc export "$N" "$BATS_TEST_TMPDIR/live.tar" --name hstore/live:1
+  [ "$status" -eq 0 ]
+  [ ! -e "$ROOT/vps/$N/.export-files" ]
+  run cc exec "$N" -- echo still-running
+  [ "$output" = still-running ]
+  himg_podman load -i "$BATS_TEST_TMPDIR/live.tar"
+  run himg_podman --runtime cell run --rm --network none --cgroup-parent "$PM_CG" hstore/live:1 cat /live
+  [ "$output" = live ]
   run cc export "$N" /nonexistent-dir/x.tar
   [ "$status" -ne 0 ]
   cc create "${N}r" --rootfs "$RFS" --init busybox
@@ -268,6 +279,18 @@ mk_image_env() {
   [ ! -e "$BATS_TEST_TMPDIR/flat/r/bin/ls" ]
   [ "$(cat "$BATS_TEST_TMPDIR/flat/r/etc/hstore/kept")" = inner ]
   [ "$(ls "$BATS_TEST_TMPDIR/flat/r/etc" | tr '\n' ' ')" = "hstore passwd " ]
+  # the imported environment boots from the image's layers and shows the exported changes
+  c2() { timeout -k 5 120 "$CELLCTL" --root "$ROOT2" "$@" </dev/null; }
+  c2 start "${N}i" --wait --timeout 30
+  run c2 exec "${N}i" -- sh -c 'cat /hstore-added; ls /bin/ls 2>&1; cat /etc/hstore/kept'
+  [ "${lines[0]}" = "changed in $N" ]
+  [[ "${lines[1]}" == *"No such file"* ]]
+  [ "${lines[2]}" = inner ]
+  # a clone of it shares the image (both are its users) and has its own files
+  c2 clone "${N}i" "${N}k2"
+  run c2 --json image inspect "$img"
+  [ "$(echo "$output" | jq -r '.users | sort | join(" ")')" = "${N}i ${N}k2" ]
+  c2 stop "${N}i"
   # from stdin
   timeout 120 "$CELLCTL" --root "$ROOT2" import - "${N}j" --init busybox <"$BATS_TEST_TMPDIR/hstore.tar"
   [ "$(sed -n 's/^image = //p' "$ROOT2/vps/${N}j/config")" = "$img" ]

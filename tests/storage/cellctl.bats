@@ -351,3 +351,32 @@ kill_midway() {
   [ ! -e "$ROOT/vps/${N}c/.clone-incomplete" ]
   [ "$("$ST" treesum "$(upper "${N}c")")" = "$before" ]
 }
+
+@test "cellctl snapshot and clone of a stopped environment with a disk: attached for the copy, detached after" {
+  mk_env "$N"
+  echo kept >"$(upper "$N")/kept"
+  # a disk added to an environment that has files: they move into it
+  "$ST" env-disk-create "$ROOT/vps/$N" 48M
+  [ ! -e "$(upper "$N")/kept" ] # (the host dir under the mount point is emptied)
+  [ -z "$(losetup -j "$ROOT/vps/$N/disk.img")" ]
+  cc snapshot create "$N" s1
+  [ -z "$(losetup -j "$ROOT/vps/$N/disk.img")" ]
+  [ "$(cat "$ROOT/vps/$N/snapshots/s1/files/kept")" = kept ]
+  cc clone "$N" "${N}c"
+  [ -z "$(losetup -j "$ROOT/vps/$N/disk.img")" ]
+  [ -z "$(losetup -j "$ROOT/vps/${N}c/disk.img")" ]
+  [ "$(stat -c %s "$ROOT/vps/${N}c/disk.img")" -eq $((48 << 20)) ] # the clone has a disk of the same size
+  "$ST" env-disk-attach "$ROOT/vps/${N}c"
+  cc start "${N}c" --wait --timeout 30
+  run cc exec "${N}c" -- sh -c 'cat /kept; df -k / | awk "NR == 2 { print \$2 }"'
+  [ "${lines[0]}" = kept ]
+  [ "${lines[1]}" -le $((48 * 1024)) ]
+  cc stop "${N}c"
+  "$ST" env-disk-detach "$ROOT/vps/${N}c"
+  echo changed >"$ROOT/vps/$N/snapshots/s1/files/other" # (not in the env)
+  cc snapshot restore "$N" s1
+  [ -z "$(losetup -j "$ROOT/vps/$N/disk.img")" ]
+  "$ST" env-disk-attach "$ROOT/vps/$N"
+  [ "$(cat "$(upper "$N")/kept")" = kept ]
+  [ "$(cat "$(upper "$N")/other")" = changed ]
+}

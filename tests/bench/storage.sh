@@ -59,10 +59,15 @@ row() { rows+=("$(printf '%-10s %-30s %10s %10s %10s' "$@")"); }
 cc create hstore-src --rootfs "$rfs" --init busybox >/dev/null
 fill "$R/vps/hstore-src/data/upper/root" "$UPPER_MB"
 sync
-t=$(now); cc clone hstore-src hstore-dst >/dev/null; clone_ms=$(ms_since "$t")
+t=$(now); clone_out=$(cc clone hstore-src hstore-dst); clone_ms=$(ms_since "$t")
+# cellctl's own split: "(create X ms, upper copy Y ms)"
+clone_create=$(echo "$clone_out" | sed -n 's/.*(create \([0-9.]*\) ms, upper copy \([0-9.]*\) ms).*/\1/p')
+clone_copy=$(echo "$clone_out" | sed -n 's/.*(create \([0-9.]*\) ms, upper copy \([0-9.]*\) ms).*/\2/p')
 t=$(now); cp -a "$rfs" "$tmp/cp-rootfs"; cp -a "$R/vps/hstore-src/data/upper/." "$tmp/cp-rootfs/"; sync; cp_ms=$(ms_since "$t")
 rm -rf "$tmp/cp-rootfs"
 row clone "cellctl clone" "$clone_ms" $((SIZE_MB + UPPER_MB)) "1.00"
+row clone "  of which: create (no copy)" "$clone_create" "$SIZE_MB" "-"
+row clone "  of which: upper copy" "$clone_copy" "$UPPER_MB" "-"
 row clone "cp -a rootfs+upper" "$cp_ms" $((SIZE_MB + UPPER_MB)) "$(awk -v a="$cp_ms" -v b="$clone_ms" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
 if command -v lxc-copy >/dev/null; then
   lxcp=$tmp/lxc

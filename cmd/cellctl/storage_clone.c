@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cmd/cellctl/cellctl.h"
@@ -40,16 +41,26 @@ fail:
   return -1;
 }
 
+/* The clone's overlay gets its own identity: overlayfs writes a fresh
+ * trusted.overlay.uuid on the upper dir at the first mount. */
+static int new_identity(const char *upper, struct cell_err *err) {
+  if (removexattr(upper, "trusted.overlay.uuid") < 0 && errno != ENODATA)
+    return cell_error(err, errno, "remove trusted.overlay.uuid of %s", upper);
+  return 0;
+}
+
 /* The copy into the new environment's upper dir (its disk first when the
  * source has one). */
 static int clone_files(struct storcmd_hold *h, const char *newdir, struct cell_err *err) {
   char upper[4096 + 32];
   snprintf(upper, sizeof upper, "%s/data/upper", newdir);
-  if (!storage_env_has_disk(h->e->dir)) return storage_replace_contents(h->upper, upper, 0, err);
+  if (!storage_env_has_disk(h->e->dir))
+    return storage_replace_contents(h->upper, upper, 0, err) < 0 ? -1 : new_identity(upper, err);
   struct storage_env_disk d;
   if (storage_env_disk_describe(h->e->dir, &d, err) < 0) return -1;
   if (storage_env_disk_create(newdir, d.info.size, err) < 0 || storage_env_disk_attach(newdir, err) < 0) return -1;
   int r = storage_replace_contents(h->upper, upper, 0, err);
+  if (r == 0) r = new_identity(upper, err);
   struct cell_err e2;
   if (storage_env_disk_detach(newdir, &e2) < 0 && r == 0) {
     *err = e2;

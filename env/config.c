@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "env/config.h"
+#include "env/env_internal.h"
 #include "lib/file.h"
 
 static const struct env_key keys[] = {
@@ -16,6 +17,8 @@ static const struct env_key keys[] = {
     {"hostname", "env", ENV_KT_NAME, false, 0, 0, "the hostname inside (default: the name)"},
     {"privileged", "env", ENV_KT_BOOL, false, 0, 0, "no user namespace: uid 0 inside is root on the host"},
     {"onboot", "env", ENV_KT_BOOL, true, 0, 0, "`cellctl boot` starts it"},
+    {"net", "env", ENV_KT_NET, false, 0, 0, "networks: \"NETWORK[,ip=A][,ip6=A][,rate-in=R][,rate-out=R]\" entries, space separated"},
+    {"forward", "env", ENV_KT_FORWARD, false, 0, 0, "port forwards: \"HOSTPORT:PORT[/udp]\" entries, space separated"},
     {"reboot", "env", ENV_KT_REBOOT, true, 0, 0, "restart (a waiting host process restarts it after a reboot inside) or stop (none)"},
     {"boot-order", "env", ENV_KT_UINT, true, 0, 1000000, "`cellctl boot` starts lower numbers first"},
     {"cellfs", "env", ENV_KT_STRING, false, 0, 0, "where cellfs is mounted (default /var/lib/cellfs); \"off\": no views"},
@@ -170,6 +173,15 @@ int env_key_check(const struct env_key *k, const char *value, const char *where,
     if (strcmp(value, "systemd") && strcmp(value, "busybox") && value[0] != '/')
       bad = "systemd, busybox or an absolute path";
     break;
+  case ENV_KT_NET:
+  case ENV_KT_FORWARD: {
+    struct cell_err e2;
+    if (env_net_check(k->name, value, &e2) < 0) {
+      if (where) return cell_error(err, 0, "%s: %s", where, e2.msg);
+      return cell_error(err, 0, "%s", e2.msg);
+    }
+    break;
+  }
   case ENV_KT_REBOOT:
     if (strcmp(value, "restart") && strcmp(value, "stop")) bad = "restart or stop";
     break;

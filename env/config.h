@@ -17,7 +17,8 @@ struct env_config;
 /* The keys cellctl knows: section, whether `set` applies it to a running
  * environment, and the check of its value. */
 enum env_key_type { ENV_KT_STRING, ENV_KT_BOOL, ENV_KT_SIZE, ENV_KT_CPUS, ENV_KT_UINT, ENV_KT_CPUSET,
-                    ENV_KT_INIT, ENV_KT_NAME, ENV_KT_IOLIMIT, ENV_KT_REBOOT };
+                    ENV_KT_INIT, ENV_KT_NAME, ENV_KT_IOLIMIT, ENV_KT_REBOOT, ENV_KT_NET,
+                    ENV_KT_FORWARD };
 struct env_key {
   const char *name;
   const char *section;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "env/env.h"
+#include "env/env_internal.h"
 #include "env/idrange.h"
 #include "images/images.h"
 #include "lib/file.h"
@@ -171,7 +172,7 @@ int env_repair(struct env *e, struct cell_err *err) {
     return cell_error_wrap(err, "environment \"%s\": remove its runtime state", e->name);
   if (cell_rm_rf_at(AT_FDCWD, e->aux) < 0 && errno != ENOENT)
     return cell_error(err, errno, "remove %s", e->aux);
-  return 0;
+  return env_net_release(e, -1, err);
 }
 
 /* Leftover temp dirs of killed creates/destroys: ROOT/vps/.new-* and .gone-* nobody locks. */
@@ -232,7 +233,7 @@ int env_create(const char *root, const char *run, const char *name, struct env_c
     cell_error(err, errno, "open %s", tmp);
     goto fail_tmp;
   }
-  static const char *const dirs[] = {"data", "data/upper", "data/work", "rootfs", "lower", "layers"};
+  static const char *const dirs[] = {"data", "data/upper", "data/work", "rootfs", "layers"};
   for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
     if (mkdirat(fd, dirs[i], 0755) < 0) {
       cell_error(err, errno, "create %s/%s", tmp, dirs[i]);

@@ -112,6 +112,10 @@ struct env_exec_opts {
 };
 int env_exec(struct env *e, const struct env_exec_opts *o, int *exit_code, struct cell_err *err);
 
+/* console: attach the terminal to the init's console (served by the reaper
+ * process, reboot = restart); detach_key (a byte, Ctrl-] = 0x1d) detaches. */
+int env_console_attach(struct env *e, int detach_key, struct cell_err *err);
+
 /* The halt signal for a running init: from its init kind and what its
  * SigCgt (/proc/PID/status) says it catches; 0 when it catches none yet. */
 int env_halt_signal(const char *init, pid_t pid);

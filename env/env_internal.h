@@ -18,6 +18,16 @@ int env_cgroups_path(const struct env *e, char *out, size_t n);
 /* reboot = restart: the start's child stays to restart the environment
  * after a reboot inside (monitor.c). */
 bool env_wants_monitor(const struct env *e);
-void env_monitor(struct env *e, pid_t init) __attribute__((noreturn));
+void env_monitor(struct env *e, pid_t init, int master) __attribute__((noreturn));
+/* console.c: serve the console master until the init exits (its wait status). */
+int env_console_serve(struct env *e, pid_t init, int master, int logfd);
+
+/* fsuid/fsgid to the range's root (on) or back to 0, capabilities kept. */
+int env_as_range_root(unsigned base, bool on, struct cell_err *err);
+/* net.c */
+int env_net_check(const char *key, const char *value, struct cell_err *err);
+int env_net_attach(struct env *e, pid_t pid, int netns_fd, unsigned base, bool privileged, struct cell_err *err);
+int env_net_release(struct env *e, int netns_fd, struct cell_err *err);
+void env_net_addresses(struct env *e, pid_t pid, cJSON *arr);
 
 #endif

@@ -69,7 +69,7 @@ cJSON *env_info(struct env *e) {
   cJSON_AddNumberToObject(j, "pid", st.state == ENV_STOPPED ? 0 : st.pid);
   if (st.state == ENV_RUNNING && st.start_time) cJSON_AddNumberToObject(j, "uptime", (double)(long long)uptime_s(st.start_time));
   cJSON *addrs = cJSON_AddArrayToObject(j, "addresses");
-  (void)addrs;
+  if (st.state == ENV_RUNNING) env_net_addresses(e, st.pid, addrs);
   cJSON *cfg = cJSON_AddObjectToObject(j, "config");
   size_t nk;
   const struct env_key *k = env_keys(&nk);

@@ -31,16 +31,21 @@ bool env_wants_monitor(const struct env *e) {
   return !r || !strcmp(r, "restart");
 }
 
-void env_monitor(struct env *e, pid_t init) {
+void env_monitor(struct env *e, pid_t init, int master) {
   prctl(PR_SET_NAME, "cellctl-reboot");
   /* nothing of the start's: its notify socket (systemd would block on a full queue), pipes, locks */
-  cell_close_fds_from(3, NULL, 0);
+  int keep[1] = {master};
+  cell_close_fds_from(3, keep, master >= 0 ? 1 : 0);
   e->dirfd = -1;
   int status = 0;
-  for (;;) {
-    pid_t w = waitpid(-1, &status, 0);
-    if (w == init) break;
-    if (w < 0 && errno == ECHILD) _exit(0);
+  if (master >= 0) {
+    status = env_console_serve(e, init, master, 1 /* console.log */);
+  } else {
+    for (;;) {
+      pid_t w = waitpid(-1, &status, 0);
+      if (w == init) break;
+      if (w < 0 && errno == ECHILD) _exit(0);
+    }
   }
   bool reboot = WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP;
   /* the overlay of this boot (in our private mount namespace) is no longer needed */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -37,7 +38,7 @@ long long env_now_ms(void) {
 }
 
 /* fsuid/fsgid to base (on) or back to 0, effective capabilities = permitted. */
-static int as_range_root(unsigned base, bool on, struct cell_err *err) {
+int env_as_range_root(unsigned base, bool on, struct cell_err *err) {
   setfsgid(on ? base : 0);
   setfsuid(on ? base : 0);
   if ((unsigned)setfsuid((uid_t)-1) != (on ? base : 0)) return cell_error(err, errno, "setfsuid %u", base);
@@ -58,8 +59,8 @@ static int mount_rootfs(struct env *e, char **lowers, size_t n, bool privileged,
   snprintf(data, sizeof data, "%s/data", e->dir);
   cleanup_free char *low = NULL;
   size_t lowlen = 1;
-  for (size_t i = 0; i < n; i++) lowlen += strlen(lowers[i]) + PATH_MAX / 8 + 2;
-  low = calloc(1, lowlen + PATH_MAX);
+  for (size_t i = 0; i < n; i++) lowlen += strlen(lowers[i]) + strlen(e->dir) + 32; /* a layer, or its idmapped mount */
+  low = calloc(1, lowlen);
   if (!low) return cell_error(err, ENOMEM, "rootfs");
   if (!privileged) {
     char mp[PATH_MAX + 32];
@@ -91,10 +92,10 @@ static int mount_rootfs(struct env *e, char **lowers, size_t n, bool privileged,
    * the idmapped upper (host 0 shows as base) only ids of the range map, so
    * it is mounted as fsuid/fsgid base, with the capabilities put back that
    * the fsuid change drops (copy-up chowns). */
-  if (!privileged && as_range_root(base, true, err) < 0) return -1;
+  if (!privileged && env_as_range_root(base, true, err) < 0) return -1;
   int r = mount("overlay", merged, "overlay", 0, opts);
   int en = errno;
-  if (!privileged) as_range_root(0, false, NULL);
+  if (!privileged) env_as_range_root(0, false, NULL);
   if (r < 0) return cell_error(err, en, "mount the rootfs overlay on %s (%s)", merged, opts);
   return 0;
 }
@@ -179,6 +180,7 @@ static int build_spec(struct env *e, const char *notify, cJSON **spec, struct ce
   }
   in.netns_new = true;
   in.caps_avail = env_spec_host_caps();
+  in.terminal = env_wants_monitor(e); /* the reaper keeps the console's master */
   if (env_spec_build(&in, spec, err) < 0) return cell_error_wrap(err, "environment \"%s\"", e->name);
   /* the io limits the spec builder does not know */
   cJSON *res = NULL;
@@ -202,7 +204,12 @@ static int build_spec(struct env *e, const char *notify, cJSON **spec, struct ce
 struct start_hook {
   struct env *e;
   unsigned base;
+  bool privileged;
 };
+static int net_hook(pid_t pid, int netns_fd, void *data, struct cell_err *err) {
+  struct start_hook *h = data;
+  return env_net_attach(h->e, pid, netns_fd, h->base, h->privileged, err);
+}
 static int on_phase(enum cell_create_phase ph, pid_t pid, void *data, struct cell_err *err) {
   struct start_hook *h = data;
   if (ph != CELL_CREATE_INIT_PLACED || h->base == 0) return 0;
@@ -234,18 +241,21 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
   }
   int rc = mount_rootfs(e, lowers, n, privileged, base, &err);
   if (rc == 0) {
-    struct start_hook sh = {e, privileged ? 0 : base};
-    struct cell_create_hooks hooks = {.on_phase = on_phase, .data = &sh};
-    struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec, .hooks = &hooks};
+    struct start_hook sh = {e, privileged ? 0 : base, privileged};
+    struct cell_create_hooks hooks = {.on_phase = on_phase, .netns = net_hook, .data = &sh};
+    /* foreground: the console master comes back to us (the reaper keeps it) */
+    struct cell_create_opts o = {.root = e->rt_root, .id = e->name, .bundle = e->dir, .config = spec, .hooks = &hooks,
+                                 .foreground = true};
     struct cell_created out;
     rc = cell_container_create(&o, &out, &err);
-    if (rc == 0 && out.console_master >= 0) close(out.console_master);
     if (rc == 0) rc = cell_container_start(e->rt_root, e->name, &err);
     if (rc == 0 && env_wants_monitor(e)) {
+      prctl(PR_SET_PDEATHSIG, 0); /* it outlives cellctl from here */
       if (write(fd, "ok+monitor", 10) < 0) _exit(2);
       close(fd);
-      env_monitor(e, out.pid);
+      env_monitor(e, out.pid, out.console_master);
     }
+    if (rc == 0 && out.console_master >= 0) close(out.console_master);
   }
   const char *msg = rc == 0 ? "ok" : err.msg[0] ? err.msg : "start failed";
   if (write(fd, msg, strlen(msg)) < 0) _exit(2);
@@ -256,9 +266,12 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
 static int run_start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int timeout, struct cell_err *err) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return cell_error(err, errno, "pipe");
-  pid_t pid = fork();
+  pid_t parent = getpid(), pid = fork();
   if (pid < 0) return cell_error(err, errno, "fork");
   if (pid == 0) {
+    /* dies with a killed cellctl: the next command repairs a half-made start */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     close(p[0]);
     start_child(e, lowers, n, spec, p[1]);
   }

@@ -1,5 +1,6 @@
 /* stop.c - halt an environment's init the way it understands, bounded. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "env/env.h"
 #include "env/env_internal.h"
 #include "lib/file.h"
+#include "lib/log.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
 
@@ -60,6 +62,10 @@ int env_stop(struct env *e, int timeout, bool force, bool *clean, struct cell_er
     return env_repair(e, err);
   }
   const char *init = env_config_get(e->cfg, "init");
+  /* its network namespace, to detach its endpoints once it is gone */
+  char nsp[64];
+  snprintf(nsp, sizeof nsp, "/proc/%d/ns/net", (int)st.pid);
+  int nsfd = open(nsp, O_RDONLY | O_CLOEXEC);
   int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
   unsigned long long start = cell_proc_start_time(st.pid);
   bool gone = pidfd < 0 && errno == ESRCH;
@@ -85,5 +91,8 @@ int env_stop(struct env *e, int timeout, bool force, bool *clean, struct cell_er
     wait_exit(pidfd, st.pid, start, 5000);
   }
   if (pidfd >= 0) close(pidfd);
+  struct cell_err e2;
+  if (nsfd >= 0 && env_net_release(e, nsfd, &e2) < 0) cell_warn("%s", e2.msg);
+  if (nsfd >= 0) close(nsfd);
   return env_repair(e, err);
 }

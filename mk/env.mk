@@ -11,10 +11,12 @@ $(BUILD)/libenv.a: $(ENV_OBJS)
 
 CELLCTL_LIBS += $(BUILD)/libenv.a
 
-$(ENV_TESTS): $(BUILD)/tests/test_env_%: tests/env/test_%.c $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libimages.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h
+# (linked like cellctl: env/ reaches images/ and netns/; CELLCTL_LIBS is complete when the recipe runs)
+$(ENV_TESTS): $(BUILD)/tests/test_env_%: tests/env/test_%.c $(BUILD)/libenv.a $(BUILD)/libcell.a $(BUILD)/libcellbase.a \
+              tests/unit/unit.h | $(BUILD)/cellctl
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libenv.a $(BUILD)/libenvspec.a $(BUILD)/libimages.a $(BUILD)/libcell.a \
-	  $(BUILD)/libcellbase.a $(IMG_LIBS) $(LDLIBS_CELL) -lm
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< -Wl,--start-group $(CELLCTL_LIBS) $(BUILD)/libcell.a $(BUILD)/libcellbase.a \
+	  -Wl,--end-group $(CELLCTL_LDLIBS) $(LDLIBS_CELL)
 
 unit: $(ENV_TESTS)
 
@@ -26,3 +28,6 @@ install-env: env/cellctl.service.in
 	@mkdir -p $(DESTDIR)$(SYSTEMD_UNITDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' env/cellctl.service.in >$(DESTDIR)$(SYSTEMD_UNITDIR)/cellctl.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/cellctl.service
+
+# the tests: busybox environments, jq, curl (port forwards), util-linux (script, nsenter)
+DEB_PKGS += busybox-static jq curl util-linux bats

@@ -64,7 +64,7 @@ static unsigned long long proc_start_time(pid_t pid, char *state) {
   if (!p) return 0;
   if (state) *state = p[2];
   unsigned long long v = 0;
-  for (int field = 3; *p; p++)
+  for (int field = 2; *p; p++)
     if (*p == ' ' && ++field == 22) {
       v = strtoull(p + 1, NULL, 10);
       break;
@@ -268,7 +268,10 @@ int netns_dns_start(const char *rundir, const char *network, const char *listen_
   if (cell_mkdir_p(rundir, 0755) < 0) return cell_error(err, errno, "dns: mkdir %s", rundir);
   if (mkdir(dir, 0755) < 0 && errno != EEXIST) return cell_error(err, errno, "dns: mkdir %s", dir);
   if (chmod(dir, 0755) < 0) return cell_error(err, errno, "dns: chmod %s", dir);
-  if (check_searchable(dir, err) < 0) return -1;
+  if (check_searchable(dir, err) < 0) {
+    rmdir(dir);
+    return -1;
+  }
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/hosts", dir);
   if (access(path, F_OK) < 0 && write_hosts(dir, NULL, 0, err) < 0) return -1;

@@ -30,9 +30,9 @@ struct netns_dns_host {
 };
 
 /* listen_addr: one address or several separated by commas
- * ("10.0.3.1,fd42::1"); bridge: the network's bridge (recorded in the log
- * line and used with --interface when non-NULL) or NULL (routed networks).
- * The hosts file starts empty. */
+ * ("10.0.3.1,fd42::1"); bridge: the network's bridge or NULL, not used
+ * (dnsmasq binds by address only: --interface would add loopback too).
+ * The hosts file starts empty unless update_hosts wrote one before. */
 int netns_dns_start(const char *rundir, const char *network, const char *listen_addr,
                     const char *bridge, struct cell_err *err);
 

@@ -174,12 +174,11 @@ static int redirect_filter(struct nl *nl, int ifindex, int ifb, uint16_t flags) 
 
 /* --- the IFB device */
 
-static int ifb_create(struct nl *nl, const char *name, const char *veth) {
+static int ifb_create(struct nl *nl, const char *name) {
   struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
   ifi->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(h, IFLA_IFNAME, name);
-  mnl_attr_put_strz(h, IFLA_IFALIAS, veth);
   struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
   mnl_attr_put_strz(h, IFLA_INFO_KIND, "ifb");
   mnl_attr_nest_end(h, li);
@@ -187,13 +186,16 @@ static int ifb_create(struct nl *nl, const char *name, const char *veth) {
   return rc == -EEXIST ? 0 : rc;
 }
 
-static int link_up(struct nl *nl, int ifindex) {
+/* Up, with the veth's name as its alias (set here: the kernel ignores an
+ * alias given at creation). */
+static int link_up(struct nl *nl, int ifindex, const char *alias) {
   struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, 0);
   struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = ifindex;
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
+  mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
   return nl_talk(nl, h);
 }
 
@@ -212,12 +214,12 @@ static int link_del_name(struct nl *nl, const char *name) {
 static int set_egress_of_env(struct nl *nl, int ifindex, const char *veth, uint64_t bps, struct cell_err *err) {
   char ifb[IFNAMSIZ];
   netns_tc_ifb_name(veth, ifb);
-  int rc = ifb_create(nl, ifb, veth);
+  int rc = ifb_create(nl, ifb);
   if (rc < 0) return cell_error(err, -rc, "tc: creating IFB device %s for %s", ifb, veth);
   int ifbidx = (int)if_nametoindex(ifb);
   if (ifbidx <= 0) return cell_error(err, errno, "tc: IFB device %s", ifb);
   if ((rc = tbf_replace(nl, ifbidx, bps)) < 0) return cell_error(err, -rc, "tc: TBF qdisc on %s", ifb);
-  if ((rc = link_up(nl, ifbidx)) < 0) return cell_error(err, -rc, "tc: setting %s up", ifb);
+  if ((rc = link_up(nl, ifbidx, veth)) < 0) return cell_error(err, -rc, "tc: setting %s up", ifb);
   if ((rc = ingress_add(nl, ifindex)) < 0) return cell_error(err, -rc, "tc: ingress qdisc on %s", veth);
   rc = redirect_filter(nl, ifindex, ifbidx, NLM_F_CREATE | NLM_F_REPLACE);
   if (rc < 0) return cell_error(err, -rc, "tc: u32/mirred filter on %s ingress to %s", veth, ifb);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
@@ -274,6 +275,17 @@ static char *init_setup_environment(struct prepared *p) {
   return state_text;
 }
 
+/* The terminal is also /dev/console, as runc does (an OS container's init
+ * writes there; systemd starts its console getty on it).  A /dev that is
+ * read-only or absent keeps no console. */
+static int bind_console(const char *name, struct cell_err *err) {
+  int fd = open("/dev/console", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) return errno == EROFS || errno == ENOENT ? 0 : cell_error(err, errno, "create /dev/console");
+  close(fd);
+  if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0) return cell_error(err, errno, "bind %s on /dev/console", name);
+  return 0;
+}
+
 /* Init phase 3: createContainer hooks (before pivot_root), pivot, the final
  * mounts and the console. */
 static void init_enter_rootfs(struct prepared *p, const char *state_text) {
@@ -290,6 +302,7 @@ static void init_enter_rootfs(struct prepared *p, const char *state_text) {
     if ((s->console_height || s->console_width) &&
         cell_console_set_size(master, s->console_height, s->console_width, &err) < 0)
       init_fail(sock, &err);
+    if (bind_console(name, &err) < 0) init_fail(sock, &err);
     if (cell_console_make_controlling(slave, &err) < 0) init_fail(sock, &err);
     cell_sync_send_str(sock, CELL_SYNC_CONSOLE, name, master);
     close(master);

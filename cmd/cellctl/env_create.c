@@ -40,6 +40,7 @@ static int create_main(int argc, char **argv) {
       {"io-write-iops", required_argument, 0, '4'}, {"hostname", required_argument, 0, 'H'},
       {"init", required_argument, 0, 'I'},       {"privileged", no_argument, 0, 'P'},
       {"onboot", no_argument, 0, 'o'},           {"cellfs", required_argument, 0, 'f'},
+      {"net", required_argument, 0, 'n'},        {"forward", required_argument, 0, 'F'},
       {0, 0, 0, 0}};
   struct cell_err err = {0};
   const char *keys[32], *vals[32];
@@ -94,6 +95,12 @@ static int create_main(int argc, char **argv) {
         vals[i] = abs;
       }
     }
+    char joined[4096];
+    const char *prev = (!strcmp(keys[i], "net") || !strcmp(keys[i], "forward")) ? env_config_get(cfg, keys[i]) : NULL;
+    if (prev) { /* repeated: space separated */
+      snprintf(joined, sizeof joined, "%s %s", prev, vals[i]);
+      vals[i] = joined;
+    }
     if (env_config_set(cfg, keys[i], vals[i], &err) < 0) {
       env_config_free(cfg);
       return cellctl_usage("create", "--%s", err.msg);
@@ -115,5 +122,6 @@ CELLCTL_VERB(create, "create",
              "create NAME --image REF | --rootfs DIR|TAR [--memory SIZE] [--swap SIZE] [--cpus N.N]\n"
              "       [--cpu-weight N] [--cpuset LIST] [--pids N] [--io-weight N] [--io-read-bps \"MAJ:MIN RATE\"]\n"
              "       [--io-write-bps ...] [--io-read-iops ...] [--io-write-iops ...] [--hostname NAME]\n"
-             "       [--init systemd|busybox|PATH] [--privileged] [--onboot] [--cellfs DIR|off]",
+             "       [--init systemd|busybox|PATH] [--privileged] [--onboot] [--cellfs DIR|off]\n"
+             "       [--net NETWORK[,ip=A][,ip6=A][,rate-in=R][,rate-out=R]]... [--forward HOSTPORT:PORT[/udp]]...",
              "create an environment (ROOT/vps/NAME/config)", create_main)

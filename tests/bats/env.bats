@@ -51,9 +51,18 @@ teardown() {
   if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${output+x}" ]; then
     echo "# last run: status=${status:-} output: $output" >&2
   fi
+  local pre=
+  [ -s "$BATS_TEST_TMPDIR/netns" ] && pre="nsenter --net=/run/netns/$(cat "$BATS_TEST_TMPDIR/netns")"
   for n in $(ls "$ROOT/vps" 2>/dev/null); do
-    timeout -k 5 60 "$CELLCTL" --root "$ROOT" destroy --force "$n" >/dev/null 2>&1 </dev/null || true
+    $pre timeout -k 5 60 "$CELLCTL" --root "$ROOT" destroy --force "$n" >/dev/null 2>&1 </dev/null || true
   done
+  if [ -n "$pre" ]; then
+    for n in $($pre "$CELLCTL" --root "$ROOT" --json net ls 2>/dev/null | jq -r '.[].name'); do
+      $pre "$CELLCTL" --root "$ROOT" net rm "$n" >/dev/null 2>&1 || true
+    done
+    for p in $(cat "$ROOT"/net/.run/*/pid 2>/dev/null | cut -d' ' -f1); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$(cat "$BATS_TEST_TMPDIR/netns")" 2>/dev/null || true
+  fi
   for n in $(ls "$ROOT/vps" 2>/dev/null); do problems+="environment $n left; "; done
   [ -n "${CFS_PID:-}" ] && { kill "$CFS_PID" 2>/dev/null; wait "$CFS_PID" 2>/dev/null; umount -l "$CFS" 2>/dev/null; } || true
   [ -z "$(mounts_under "$ROOT")" ] && rm -rf "$ROOT"
@@ -427,4 +436,72 @@ teardown() {
   [ "$(echo "$output" | jq -r ".[] | select(.id == \"$id\") | .users | length")" = 0 ]
   assert_gone "$N"
   assert_gone "${N}b"
+}
+
+@test "env: two environments on one bridge network reach each other by name; a port forward; stop and destroy leave no link or lease" {
+  H=henv$$h$BATS_TEST_NUMBER
+  ip netns add "$H"
+  echo "$H" >"$BATS_TEST_TMPDIR/netns"
+  # nsenter, not `ip netns exec`: that one remounts /sys (no cgroup mounts under it)
+  hx() { nsenter --net=/run/netns/"$H" "$@"; }
+  hcc() { nsenter --net=/run/netns/"$H" timeout -k 5 60 "$CELLCTL" --root "$ROOT" "$@" </dev/null; }
+  hx ip link set lo up
+  run hcc net create henvnet --type bridge --subnet 10.89.0.0/24
+  [ "$status" -eq 0 ]
+  run hcc create "${N}a" --rootfs "$RFS" --init busybox --net henvnet,ip=10.89.0.10 --forward 18080:8080
+  [ "$status" -eq 0 ]
+  run hcc create "${N}b" --rootfs "$RFS" --init busybox --net henvnet
+  [ "$status" -eq 0 ]
+  run hcc start "${N}a" --wait --timeout 30
+  [ "$status" -eq 0 ]
+  run hcc start "${N}b" --wait --timeout 30
+  [ "$status" -eq 0 ]
+  run hcc list --json
+  [ "$(echo "$output" | jq -r ".[] | select(.name == \"${N}a\") | .addresses[0]")" = 10.89.0.10 ]
+  addr_b=$(echo "$output" | jq -r ".[] | select(.name == \"${N}b\") | .addresses[0]")
+  [[ "$addr_b" == 10.89.0.* ]]
+  # the hostname and the peers by name (/etc/hosts, the network's resolver)
+  run hcc exec "${N}a" -- hostname
+  [ "$output" = "${N}a" ]
+  run hcc exec "${N}a" -- busybox ping -c 1 -W 5 "$addr_b"
+  [ "$status" -eq 0 ]
+  run hcc exec "${N}b" -- sh -c "busybox nslookup ${N}a 2>&1 || cat /etc/resolv.conf"
+  [[ "$output" == *10.89.0.10* ]]
+  run hcc exec "${N}b" -- busybox ping -c 1 -W 5 "${N}a"
+  [ "$status" -eq 0 ]
+  # a port forward from the host side to a server inside
+  hcc exec "${N}a" -- sh -c 'mkdir -p /tmp/www && echo hello-henv >/tmp/www/index.html && busybox httpd -p 8080 -h /tmp/www'
+  run hx curl -s -m 5 http://10.89.0.1:18080/index.html
+  [ "$output" = hello-henv ]
+  run hcc stop "${N}a"
+  [ "$status" -eq 0 ]
+  run hcc destroy --force "${N}a"
+  [ "$status" -eq 0 ]
+  run hcc destroy --force "${N}b"
+  [ "$status" -eq 0 ]
+  # no veth left, no lease, no forward: the network can go
+  [ -z "$(hx ip -o link show type veth)" ]
+  run hx nft list ruleset
+  [[ "$output" != *18080* ]]
+  run hcc net rm henvnet
+  [ "$status" -eq 0 ]
+}
+
+@test "env: console attaches to the init's console (a shell there), Ctrl-] detaches, the console is logged" {
+  cc create "$N" --rootfs "$RFS" --init busybox
+  mkdir -p "$ROOT/vps/$N/data/upper/etc"
+  printf '::sysinit:/bin/echo booted\n::respawn:/bin/sh\n' >"$ROOT/vps/$N/data/upper/etc/inittab"
+  cc start "$N" --wait --timeout 30
+  out=$BATS_TEST_TMPDIR/console.out
+  { sleep 1; printf 'echo CONSOLE-$((6*7)); tty\r'; sleep 1; printf '\035'; } |
+    timeout 20 script -qec "$CELLCTL --root $ROOT console $N" /dev/null >"$out" 2>&1 || true
+  grep -q "CONSOLE-42" "$out"
+  grep -q "detached from $N" "$out"
+  grep -q "CONSOLE-42" "$ROOT/vps/$N/console.log"
+  [ "$(cc show --json "$N" | jq -r .state)" = running ]
+  run cc set "$N" reboot=stop
+  cc restart "$N" --wait --timeout 30
+  run cc console "$N"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no console"* ]]
 }

@@ -17,6 +17,8 @@ setup() {
 teardown() { env_teardown; }
 
 boots_running() { # NAME
+  # (right after a reboot the bus may not be up yet: wait until systemctl answers)
+  wait_for -t 60 eval "cc exec $1 -- systemctl is-system-running >/dev/null 2>&1 || [ \$? -ne 1 ] && cc exec $1 -- systemctl is-system-running 2>/dev/null | grep -qvx starting" || true
   run cc exec "$1" -- systemctl is-system-running --wait
   [ "$output" = running ] || {
     echo "is-system-running: $output" >&2
@@ -25,8 +27,8 @@ boots_running() { # NAME
   }
   run cc exec "$1" -- systemctl --failed --no-legend
   [ -z "$output" ]
-  run cc exec "$1" -- systemctl is-active systemd-journald systemd-logind
-  [ "$(echo $output)" = "active active" ]
+  run cc exec "$1" -- systemctl is-active systemd-journald systemd-logind console-getty
+  [ "$(echo $output)" = "active active active" ]
 }
 
 @test "systemd: unprivileged (default) boots to running, limits inside, stops cleanly within the timeout" {
@@ -95,4 +97,17 @@ boots_running() { # NAME
   grep -q "MARK-42" "$out"
   grep -q "^/dev/pts/" "$out" || grep -q "/dev/pts/" "$out"
   grep -q "^$N" "$out" || grep -q "$N" "$out"
+}
+
+@test "systemd: console shows a getty; root logs in; Ctrl-] detaches" {
+  cc create "$N" --rootfs "$DEB"
+  cc start "$N" --wait --timeout 120
+  boots_running "$N"
+  out=$BATS_TEST_TMPDIR/console.out
+  { sleep 1; printf '\r'; sleep 1; printf 'root\r'; sleep 3; printf 'echo HELLO-$((2*21)); tty\r'; sleep 2; printf '\035'; } |
+    timeout 30 script -qec "$CELLCTL --root $ROOT console $N" /dev/null >"$out" 2>&1 || true
+  grep -q "login:" "$out"
+  grep -q "HELLO-42" "$out"
+  grep -q "/dev/console" "$out"
+  grep -q "detached from $N" "$out"
 }

@@ -286,7 +286,8 @@ static int add_extra(struct img_store *s, struct exp *x, const char *dir, struct
     cJSON_AddStringToObject(h, "created_by", "cellctl export");
     cJSON_AddItemToArray(hist, h);
   }
-  cJSON_ReplaceItemInObject(cfg, "created", cJSON_CreateString(ts));
+  cJSON_DeleteItemFromObjectCaseSensitive(cfg, "created");
+  cJSON_AddStringToObject(cfg, "created", ts);
   free(x->ctext);
   x->ctext = cJSON_PrintUnformatted(cfg);
   cJSON_Delete(cfg);

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -18,24 +20,54 @@
 #include "cmd/cellctl/storage_cmd.h"
 #include "storage/storage.h"
 
-/* Keys that identify one environment on the network or the host: a clone
- * must not share them (those this build knows). */
-static const char *const own_keys[] = {"hostname", "idrange", "ip", "ipv4", "ipv6", "address", "addresses", "mac",
-                                       "hwaddr", "onboot"};
+/* Keys that identify one environment on the host: a clone must not share
+ * them (its hostname defaults to its name, env_create allocates its id
+ * range; host port forwards can be had by one environment only). */
+static const char *const own_keys[] = {"hostname", "idrange", "forward", "onboot"};
+
+/* net = "NETWORK[,ip=A][,ip6=A][,rate-in=R][,rate-out=R] ...": the clone
+ * joins the same networks with addresses of its own (allocated), so the
+ * ip= and ip6= options go; the rest stays. */
+static int clone_net(struct env_config *cfg, struct cell_err *err) {
+  const char *net = env_config_get(cfg, "net");
+  if (!net) return 0;
+  size_t n = strlen(net);
+  cleanup_free char *out = calloc(1, n + 1);
+  if (!out) return cell_error(err, ENOMEM, "net");
+  size_t o = 0;
+  for (const char *p = net; *p;) {
+    size_t len = strcspn(p, " ,");
+    bool addr = (len >= 3 && !strncmp(p, "ip=", 3)) || (len >= 4 && !strncmp(p, "ip6=", 4));
+    if (!addr) {
+      if (o && p > net && p[-1] == ',') out[o++] = ',';
+      else if (o) out[o++] = ' ';
+      memcpy(out + o, p, len);
+      o += len;
+    }
+    p += len;
+    if (*p) p++;
+  }
+  out[o] = 0;
+  return env_config_set(cfg, "net", out, err);
+}
 
 static int clone_config(struct env *src, const char *new_name, const char *hostname, struct env_config **out,
                         struct cell_err *err) {
-  cleanup_free char *text = env_config_text(src->cfg);
-  if (!text) return cell_error(err, ENOMEM, "config of %s", src->name);
-  if (env_config_parse(text, src->cfg_path, out, err) < 0) return -1;
-  for (size_t i = 0; i < sizeof own_keys / sizeof own_keys[0]; i++)
-    if (env_key_find(own_keys[i]) && env_config_get(*out, own_keys[i]) &&
-        env_config_set(*out, own_keys[i], NULL, err) < 0)
-      goto fail;
+  *out = env_config_new(new_name); /* its own header; every key of the source's copied over */
+  if (!*out) return cell_error(err, ENOMEM, "config of %s", new_name);
+  size_t nk;
+  const struct env_key *k = env_keys(&nk);
+  for (size_t i = 0; i < nk; i++) {
+    const char *v = env_config_get(src->cfg, k[i].name);
+    bool own = false;
+    for (size_t j = 0; j < sizeof own_keys / sizeof own_keys[0]; j++) own |= !strcmp(k[i].name, own_keys[j]);
+    if (v && !own && env_config_set(*out, k[i].name, v, err) < 0) goto fail;
+  }
+  if (clone_net(*out, err) < 0) goto fail;
   if (hostname && env_config_set(*out, "hostname", hostname, err) < 0) goto fail;
-  (void)new_name;
   return 0;
 fail:
+  cell_error_wrap(err, "%s", src->cfg_path);
   env_config_free(*out);
   *out = NULL;
   return -1;

@@ -24,6 +24,16 @@ setup() {
 }
 
 teardown() {
+  if [ -n "${EROOT:-}" ]; then
+    timeout -k 5 60 "$CELLCTL" --root "$EROOT" destroy --force "$N" >/dev/null 2>&1 </dev/null || true
+    kill -TERM "$ECFS_PID" 2>/dev/null || true
+    wait "$ECFS_PID" 2>/dev/null || true
+    umount -l "$EROOT/cfs" 2>/dev/null || true
+    [ -z "$(mounts_under "$EROOT")" ] && rm -rf "$EROOT"
+    for d in $(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -path "*/cellctl-*/$N" 2>/dev/null); do
+      remove_cgroup_dir "$d" || true
+    done
+  fi
   kill -TERM "$CELLFS_PID" 2>/dev/null || true
   wait "$CELLFS_PID" 2>/dev/null || true
   cell_teardown
@@ -139,4 +149,36 @@ min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
   [ "$status" -ne 0 ]
   [[ $output == *"annotations.run.cell.cpu-affinity"* ]]
   [ -z "$(ls "$ROOT")" ]
+}
+
+@test "affinity: a cellctl environment's nproc shows --cpus and follows set live" {
+  # an unprivileged environment's root must reach its rootfs and cellfs: a 0755 dir
+  EROOT=$(mktemp -d /tmp/hk8s-bats.XXXXXX)
+  chmod 0755 "$EROOT"
+  N=hk8s$$x$BATS_TEST_NUMBER
+  local r=$EROOT/rfs a
+  mkdir -p "$r"/{bin,sbin,etc,proc,sys,dev,tmp,run,root} "$EROOT/cfs"
+  cp "$(command -v busybox)" "$r/bin/busybox"
+  for a in sh nproc sleep echo; do ln -sf busybox "$r/bin/$a"; done
+  for a in init poweroff halt; do ln -sf ../bin/busybox "$r/sbin/$a"; done
+  printf '::respawn:/bin/sleep 100000\n' >"$r/etc/inittab"
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+  "$CELLFS" "$EROOT/cfs" 2>"$BATS_TEST_TMPDIR/ecellfs.log" &
+  ECFS_PID=$!
+  wait_for -t 10 grep -q " $EROOT/cfs fuse.cellfs " /proc/self/mounts
+  ecc() { timeout -k 5 120 "$CELLCTL" --root "$EROOT" "$@" </dev/null; }
+  ecc create "$N" --rootfs "$r" --init busybox --memory 64M --cpus 1 --cellfs "$EROOT/cfs"
+  ecc start "$N" --wait --timeout 30
+  run ecc exec "$N" -- nproc
+  [ "$status" -eq 0 ]
+  [ "$output" = 1 ]
+  run ecc set "$N" cpus=2
+  [ "$status" -eq 0 ]
+  run ecc exec "$N" -- nproc
+  [ "$output" = "$(min 2 "$HOSTN")" ]
+  run ecc set "$N" cpus=0.5
+  [ "$status" -eq 0 ]
+  run ecc exec "$N" -- nproc
+  [ "$output" = 1 ]
+  ecc stop "$N"
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/affinity.h"
 #include "runtime/caps.h"
 #include "cgroups/cgroup.h"
 #include "runtime/console.h"
@@ -388,6 +389,7 @@ static int prepare(const struct cell_create_opts *o, struct prepared *p, struct 
   }
   struct cell_spec *s = &p->spec;
   if (!s->process) return cell_error(err, 0, "process: required object is missing");
+  if (cell_affinity_check_annotation(s->annotations, err) < 0) return -1;
   const cJSON *caps = cJSON_GetObjectItem(s->process, "capabilities");
   if (caps) {
     if (cell_caps_parse(caps, &p->caps, err) < 0) return -1;
@@ -772,6 +774,12 @@ static int create_network_and_hooks(struct create_ctx *c, struct cell_err *err) 
       return cell_error_wrap(err, "network hook");
     }
   }
+  /* nproc shows the CPU quota (affinity.h); the init has bound the views */
+  cpu_set_t cpus;
+  enum cell_affinity aff;
+  if (cell_affinity_compute(c->cg, c->o->id, s->annotations, c->init, s->rootfs, &cpus, &aff, err) < 0) return -1;
+  if (aff == CELL_AFFINITY_NARROW && sched_setaffinity(c->init, sizeof cpus, &cpus) < 0)
+    return cell_error(err, errno, "cpu affinity: sched_setaffinity of the init %d", (int)c->init);
   c->st.pid = c->init;
   char *sj = state_json_for(c->o->id, c->init, s->bundle, "created", s->annotations);
   int hr = run_hooks(s->hooks, "prestart", sj, err);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/affinity.h"
 #include "runtime/caps.h"
 #include "cgroups/cgroup.h"
 #include "runtime/console.h"
@@ -257,6 +258,8 @@ struct exec_ctx {
   bool self_place;
   pid_t c1, child; /* the forking child, the process in the container */
   int master;
+  enum cell_affinity aff; /* NARROW: the child takes cpus (affinity.h) */
+  cpu_set_t cpus;
 };
 
 /* Phase: the container's state (running, not paused) and its saved config. */
@@ -313,6 +316,10 @@ static int exec_prepare(struct exec_ctx *x, struct cell_err *err) {
   const cJSON *cwdj = cJSON_GetObjectItem(x->proc, "cwd");
   x->cwd = cJSON_IsString(cwdj) ? cwdj->valuestring : "/";
   if (x->st.cgroup && cell_cg_open(x->st.cgroup, &x->cg, err) < 0) return -1;
+  cJSON *ann = x->st.annotations ? cJSON_Parse(x->st.annotations) : NULL;
+  int ar = cell_affinity_compute(x->cg, o->id, ann, x->st.pid, "", &x->cpus, &x->aff, err);
+  cJSON_Delete(ann);
+  if (ar < 0) return -1;
   x->joinflags = ns_flags_to_join(x->st.pid);
   if (x->st.no_pivot) {
     char rp[64];
@@ -335,6 +342,11 @@ static void exec_child(struct exec_ctx *x) {
     cell_cg_self_close(&x->self);
   }
   if (cell_sync_expect(sock, CELL_SYNC_GO, &m) != 1) _exit(1);
+  /* after the cgroup move, which resets the affinity to the cpuset */
+  if (x->aff == CELL_AFFINITY_NARROW && sched_setaffinity(0, sizeof x->cpus, &x->cpus) < 0) {
+    cell_error(&e, errno, "cpu affinity: sched_setaffinity");
+    cell_sync_fail(sock, e.msg);
+  }
   if (x->joinflags && setns(x->pidfd, x->joinflags) < 0) {
     cell_error(&e, errno, "join the namespaces of container init %d", (int)x->st.pid);
     cell_sync_fail(sock, e.msg);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cgroups/cgroup.h"
+#include "runtime/affinity.h"
 #include "runtime/console.h"
 #include "runtime/sysinit.h"
 #include "lib/file.h"
@@ -375,7 +376,15 @@ int cell_container_update(const char *root, const char *id, const char *resource
   else if (cell_container_status(dfd, &st) == CELL_STOPPED) cell_error(err, 0, "container not running");
   else if (open_cg(&st, &cg, err) < 0) {
   } else if (!cg) cell_error(err, 0, "container %s has no cgroup", id);
-  else rc = cell_cg_update(cg, res, err);
+  else if ((rc = cell_cg_update(cg, res, err)) == 0) {
+    /* a new quota: nproc follows (affinity.h) */
+    cJSON *ann = st.annotations ? cJSON_Parse(st.annotations) : NULL;
+    cpu_set_t cpus;
+    enum cell_affinity aff;
+    rc = cell_affinity_compute(cg, id, ann, st.pid, "", &cpus, &aff, err);
+    if (rc == 0 && aff != CELL_AFFINITY_OFF) rc = cell_affinity_apply_cgroup(cg, &cpus, err);
+    cJSON_Delete(ann);
+  }
   if (cg) cell_cg_free(cg);
   cJSON_Delete(res);
   cell_state_free(&st);

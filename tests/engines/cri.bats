@@ -235,11 +235,12 @@ scenario_fsview() {
   c2=$(cri_create "$pod" "$cfg" "$(cri_ctr_config c2 . sleep 600)")
   cri_start "$c1"
   cri_start "$c2"
-  run -0 cri_exec "$c1" sh -c 'head -n1 /proc/meminfo; head -n1 /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo'
+  run -0 cri_exec "$c1" sh -c 'head -n1 /proc/meminfo; head -n1 /sys/devices/system/cpu/online; grep -c ^processor /proc/cpuinfo; nproc'
   if is_cell "$h"; then
     [[ ${lines[0]} == "MemTotal:"*" 262144 kB" ]]
     [ "${lines[1]}" = 0 ]
     [ "${lines[2]}" = 1 ]
+    [ "${lines[3]}" = 1 ] # the quota's CPU affinity (runtime/affinity.h)
     run -0 cri_exec "$c2" head -n1 /proc/meminfo
     [[ $output == "MemTotal:"*" 524288 kB" ]]
   else

@@ -55,6 +55,7 @@ void env_monitor(struct env *e, pid_t init, int master) {
   struct env *e2;
   struct cell_err err = {0};
   if (env_open_lenient(e->root, e->run, e->name, &e2, &err) < 0) _exit(0); /* destroyed meanwhile */
+  e2->keep_disk = true; /* a second mount of the disk here would be a second writer of its ext4 */
   struct env_status st;
   /* still the state of our init (dead, not cleaned): a command that stopped
    * or restarted the environment meanwhile removed or replaced it */

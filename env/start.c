@@ -240,6 +240,8 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
     dup2(lfd, 1);
     dup2(lfd, 2);
   }
+  /* the monitor's way back to this mount namespace (see env_monitor) */
+  int host_mntns = env_wants_monitor(e) ? open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
   int rc = mount_rootfs(e, lowers, n, privileged, base, &err);
   if (rc == 0) {
     struct start_hook sh = {e, privileged ? 0 : base, privileged};
@@ -254,7 +256,7 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
       prctl(PR_SET_PDEATHSIG, 0); /* it outlives cellctl from here */
       if (write(fd, "ok+monitor", 10) < 0) _exit(2);
       close(fd);
-      env_monitor(e, out.pid, out.console_master);
+      env_monitor(e, out.pid, out.console_master, host_mntns);
     }
     if (rc == 0 && out.console_master >= 0) close(out.console_master);
   }

@@ -487,6 +487,34 @@ teardown() {
   [ "$status" -eq 0 ]
 }
 
+@test "env: a network removed since create is treated as detached: stop, repair and destroy still complete" {
+  H=henv$$h$BATS_TEST_NUMBER
+  ip netns add "$H"
+  echo "$H" >"$BATS_TEST_TMPDIR/netns"
+  hcc() { nsenter --net=/run/netns/"$H" timeout -k 5 60 "$CELLCTL" --root "$ROOT" "$@" </dev/null; }
+  run hcc net create henvgone --type bridge --subnet 10.88.0.0/24
+  [ "$status" -eq 0 ]
+  run hcc create "$N" --rootfs "$RFS" --init busybox --net henvgone --forward 18081:8080
+  [ "$status" -eq 0 ]
+  # no endpoint yet: the network can go while the environment still names it
+  run hcc net rm henvgone
+  [ "$status" -eq 0 ]
+  # start needs it and says which one
+  run hcc start "$N" --wait --timeout 30
+  [ "$status" -ne 0 ]
+  [[ "$output" == *henvgone* ]]
+  run hcc list -o name,state
+  [[ "$output" == *"$N"*stopped* ]]
+  # stop (a repair here) and destroy warn and complete
+  run hcc stop "$N"
+  [ "$status" -eq 0 ]
+  run hcc destroy "$N"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"network henvgone no longer exists"* ]]
+  [[ "$output" == *"destroyed $N"* ]]
+  assert_gone "$N"
+}
+
 @test "env: console attaches to the init's console (a shell there), Ctrl-] detaches, the console is logged" {
   cc create "$N" --rootfs "$RFS" --init busybox
   mkdir -p "$ROOT/vps/$N/data/upper/etc"

@@ -96,6 +96,12 @@ teardown() {
   [ "$(cat /proc/$pid/cgroup | grep -c "cellctl-.*/$N")" -gt 0 ]
   run cc exec -u 65534 -e FOO=bar "$N" -- sh -c 'echo $(id -u) $FOO'
   [ "$output" = "65534 bar" ]
+  # the overlay root is writable unprivileged; in the upper dir (seen through the idmapped mount
+  # inside) root's files are stored as host 0: nothing is chowned into the range
+  run cc exec "$N" -- sh -c 'echo w >/x && mkdir -p /root/d && echo v >/root/d/f && cat /x /root/d/f'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'w\nv')" ]
+  [ "$(stat -c %u:%g "$ROOT/vps/$N/data/upper/x")" = 0:0 ]
   run cc stop "$N" --timeout 20
   [ "$status" -eq 0 ]
   [ "$output" = "$N: halted cleanly" ]

@@ -60,13 +60,17 @@ static void disk_info(struct env *e, cJSON *j) {
   struct storage_env_disk d;
   struct cell_err err = {0};
   cJSON *o = cJSON_AddObjectToObject(j, "storage");
+  /* without a disk: no quota, and no probe of project quota on every list */
+  if (!storage_env_has_disk(e->dir)) {
+    cJSON_AddStringToObject(o, "method", "none");
+    return;
+  }
   if (storage_env_disk_describe(e->dir, &d, &err) < 0) {
     cJSON_AddStringToObject(o, "error", err.msg);
     return;
   }
   cJSON_AddStringToObject(o, "method", d.method);
   cJSON_AddStringToObject(o, "project_quota", d.project_quota);
-  if (!d.has_disk) return;
   cJSON_AddNumberToObject(o, "size", (double)d.info.size);
   cJSON_AddNumberToObject(o, "allocated", (double)d.info.allocated);
   cJSON_AddBoolToObject(o, "mounted", d.info.mounted);

@@ -155,7 +155,8 @@ static void show_storage(const cJSON *s) {
     const char *dev = cJSON_GetStringValue(cJSON_GetObjectItem(s, "loop_device"));
     printf("%s%s)", dev ? "; " : "", dev ? dev : "");
   }
-  printf("; project quota: %s\n", prj ? prj : "?");
+  if (prj) printf("; project quota: %s", prj);
+  printf("\n");
 }
 
 static int show_main(int argc, char **argv) {

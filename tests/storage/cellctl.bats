@@ -77,13 +77,14 @@ disk_roundtrip() {
   [ "$status" -eq 0 ]
   grep -qx 'disk = 64M' "$ROOT/vps/$N/config"
   [ "$(stat -c %s "$img")" -eq $((64 << 20)) ]
-  run cc show --json "$N"
+  # (stdout only: the JSON)
+  output=$(cc show --json "$N")
   [ "$(echo "$output" | jq -r .storage.method)" = loop-ext4 ]
   [ "$(echo "$output" | jq -r .storage.size)" = $((64 << 20)) ]
   [[ "$(echo "$output" | jq -r .storage.project_quota)" == unavailable* ]] || grep -q prjquota /proc/self/mounts
   [ "$(echo "$output" | jq -r .storage.mounted)" = false ]
   cc start "$N" --wait --timeout 30
-  run cc show --json "$N"
+  output=$(cc show --json "$N")
   [ "$(echo "$output" | jq -r .storage.mounted)" = true ]
   [[ "$(echo "$output" | jq -r .storage.loop_device)" == /dev/loop* ]]
   [ "$(echo "$output" | jq -r .storage.fs_total)" -gt $((50 << 20)) ]
@@ -133,9 +134,10 @@ disk_roundtrip() {
   [ "$status" -ne 0 ]
   [[ "$output" == *disk* ]]
   cc start "$N" --wait --timeout 30
-  run cc exec "$N" -- sh -c 'df -k / | awk "NR == 2 { print \$2 }"; cat /after /root/d/f'
+  # after restarts (a work dir left by the earlier boots) still writable
+  run cc exec "$N" -- sh -c 'df -k / | awk "NR == 2 { print \$2 }"; cat /after /root/d/f; echo y >/root/d/y && cat /root/d/y'
   [ "${lines[0]}" -gt $((100 * mib)) ] && [ "${lines[0]}" -le $((128 * mib)) ]
-  [ "${lines[1]}" = x ] && [ "${lines[2]}" = v ]
+  [ "${lines[1]}" = x ] && [ "${lines[2]}" = v ] && [ "${lines[3]}" = y ]
   # destroy of a running one: no loop device, mount or image left
   run cc destroy --force "$N"
   [ "$status" -eq 0 ]

@@ -93,6 +93,8 @@ static int set_disk(struct env *e, const char *v, bool running, bool no_save, vo
     if (note) note(msg);
     return 0;
   }
+  /* stopped: a host mount left by a killed start goes first (the grow is then offline) */
+  if (!running && storage_env_disk_detach(e->dir, err) < 0) return cell_error_wrap(err, "disk=%s (nothing saved)", v);
   struct cell_err e2 = {0};
   if (storage_env_disk_resize(e->dir, sz, &e2) == 0) return 0;
   if (running && (e2.errnum == EPERM || e2.errnum == EBUSY)) {

@@ -9,6 +9,7 @@
 #include "env/config.h"
 #include "env/env_internal.h"
 #include "lib/file.h"
+#include "storage/storage.h"
 
 static const struct env_key keys[] = {
     {"image", "env", ENV_KT_STRING, false, 0, 0, "the image the rootfs layers come from"},
@@ -25,6 +26,8 @@ static const struct env_key keys[] = {
     {"idrange", "env", ENV_KT_UINT, false, 0, 4294901760ULL, "first host id of the 65536 ids of its user namespace"},
     {"memory", "limits", ENV_KT_SIZE, true, 0, 0, "memory limit (bytes; k/M/G suffixes; max)"},
     {"swap", "limits", ENV_KT_SIZE, true, 0, 0, "swap allowed beyond memory (default 0)"},
+    {"disk", "limits", ENV_KT_SIZE, true, 0, 0,
+     "disk quota (an ext4 image on a loop device holding its files; grows only; live where the kernel allows)"},
     {"cpus", "limits", ENV_KT_CPUS, true, 0, 0, "CPU time, in CPUs (1.5 = 150 ms per 100 ms)"},
     {"cpu-weight", "limits", ENV_KT_UINT, true, 1, 10000, "relative CPU weight, 1-10000 (default 100)"},
     {"cpuset", "limits", ENV_KT_CPUSET, true, 0, 0, "the CPUs it may run on (0-1,3)"},
@@ -155,6 +158,11 @@ int env_key_check(const struct env_key *k, const char *value, const char *where,
   case ENV_KT_SIZE:
     if (env_parse_size(value, &v) < 0) bad = "a size: bytes with an optional k, M, G or T suffix, or max";
     else if (!strcmp(k->name, "memory") && v < (4ULL << 20)) bad = "at least 4M";
+    else if (!strcmp(k->name, "disk")) {
+      uint64_t sz;
+      struct cell_err e2;
+      if (storage_parse_size(value, "disk", &sz, &e2) < 0 || sz < STORAGE_DISK_MIN) bad = "a size of at least 16M, like 512M or 10G";
+    }
     break;
   case ENV_KT_CPUS:
     if (env_parse_cpus(value, &v) < 0) bad = "a number of CPUs from 0.01 up, like 1 or 1.5";

@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
+#include "storage/storage.h"
 
 int env_name_valid(const char *name, struct cell_err *err) {
   size_t n = strlen(name);
@@ -172,6 +173,9 @@ int env_repair(struct env *e, struct cell_err *err) {
     return cell_error_wrap(err, "environment \"%s\": remove its runtime state", e->name);
   if (cell_rm_rf_at(AT_FDCWD, e->aux) < 0 && errno != ENOENT)
     return cell_error(err, errno, "remove %s", e->aux);
+  /* the container is gone: its disk's host mount and loop device go too */
+  if (!e->keep_disk && storage_env_disk_detach(e->dir, err) < 0)
+    return cell_error_wrap(err, "environment \"%s\": detach its disk", e->name);
   return env_net_release(e, -1, err);
 }
 
@@ -184,7 +188,17 @@ static void sweep_temps(const char *vps) {
     if (strncmp(de->d_name, ".new-", 5) && strncmp(de->d_name, ".gone-", 6)) continue;
     int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) continue;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) cell_rm_rf_at(dirfd(d), de->d_name);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      /* a disk being made or an environment's disk (killed create, destroy) may still be mounted */
+      char p[PATH_MAX], img[PATH_MAX + 16], mnt[PATH_MAX + 16];
+      struct cell_err e2;
+      snprintf(p, sizeof p, "%s/%s", vps, de->d_name);
+      snprintf(img, sizeof img, "%s/disk.img.new", p);
+      snprintf(mnt, sizeof mnt, "%s/.disk-new", p);
+      storage_disk_umount(img, mnt, &e2);
+      storage_env_disk_detach(p, &e2);
+      cell_rm_rf_at(dirfd(d), de->d_name);
+    }
     close(fd);
   }
 }
@@ -240,6 +254,11 @@ int env_create(const char *root, const char *run, const char *name, struct env_c
       goto fail_tmp;
     }
   if (env_config_save(cfg, fd, "config", err) < 0) goto fail_tmp;
+  const char *disk = env_config_get(cfg, "disk");
+  if (disk) {
+    uint64_t sz;
+    if (storage_parse_size(disk, "--disk", &sz, err) < 0 || storage_env_disk_create(tmp, sz, err) < 0) goto fail_tmp;
+  }
   /* the image is in use by this environment (`image rm` refuses) before it exists under its name;
    * a create killed after this leaves a use the next destroy or create of the name drops */
   if (image_use(root, env_config_get(cfg, "image"), name, true, err) < 0) goto fail_tmp;
@@ -276,7 +295,7 @@ int env_destroy(struct env *e, bool force, struct cell_err *err) {
     bool clean;
     if (env_stop(e, 0, true, &clean, err) < 0) goto fail;
   }
-  if (env_repair(e, err) < 0) goto fail;
+  if (env_repair(e, err) < 0) goto fail; /* detaches its disk too */
   /* rename away first: a killed destroy leaves a .gone- dir the next create sweeps */
   char gone[PATH_MAX + 64];
   snprintf(gone, sizeof gone, "%s/vps/.gone-%s-%d", e->root, e->name, (int)getpid());

@@ -37,6 +37,9 @@ struct env {
   char aux[PATH_MAX];     /* RUN/env-run/NAME */
   int dirfd;              /* ROOT/vps/NAME, flocked */
   struct env_config *cfg;
+  /* the reboot monitor: in the start child's private mount namespace, whose
+   * copy of the disk mount stays (the host's is detached by stop/destroy) */
+  bool keep_disk;
 };
 
 /* Lock wait bound (seconds); CELLCTL_LOCK_TIMEOUT overrides. */

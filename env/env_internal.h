@@ -18,7 +18,10 @@ int env_cgroups_path(const struct env *e, char *out, size_t n);
 /* reboot = restart: the start's child stays to restart the environment
  * after a reboot inside (monitor.c). */
 bool env_wants_monitor(const struct env *e);
-void env_monitor(struct env *e, pid_t init, int master) __attribute__((noreturn));
+/* host_mntns: the mount namespace the start ran in (the monitor returns to
+ * it once the init is gone, so that repair and a restart see the disk mount
+ * there and the start child's copy dies with its namespace), or -1. */
+void env_monitor(struct env *e, pid_t init, int master, int host_mntns) __attribute__((noreturn));
 /* console.c: serve the console master until the init exits (its wait status). */
 int env_console_serve(struct env *e, pid_t init, int master, int logfd);
 

@@ -12,6 +12,7 @@
 #include "images/images.h"
 #include "lib/file.h"
 #include "runtime/container.h"
+#include "storage/storage.h"
 
 int env_lowers(struct env *e, char ***lowers, size_t *n, struct cell_err *err) {
   *lowers = NULL;
@@ -54,6 +55,33 @@ static double uptime_s(unsigned long long start_ticks) {
   return now - (double)start_ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* "storage": the quota method and, with a disk, its size and use. */
+static void disk_info(struct env *e, cJSON *j) {
+  struct storage_env_disk d;
+  struct cell_err err = {0};
+  cJSON *o = cJSON_AddObjectToObject(j, "storage");
+  /* without a disk: no quota, and no probe of project quota on every list */
+  if (!storage_env_has_disk(e->dir)) {
+    cJSON_AddStringToObject(o, "method", "none");
+    return;
+  }
+  if (storage_env_disk_describe(e->dir, &d, &err) < 0) {
+    cJSON_AddStringToObject(o, "error", err.msg);
+    return;
+  }
+  cJSON_AddStringToObject(o, "method", d.method);
+  cJSON_AddStringToObject(o, "project_quota", d.project_quota);
+  cJSON_AddNumberToObject(o, "size", (double)d.info.size);
+  cJSON_AddNumberToObject(o, "allocated", (double)d.info.allocated);
+  cJSON_AddBoolToObject(o, "mounted", d.info.mounted);
+  if (d.info.mounted) {
+    cJSON_AddNumberToObject(o, "fs_total", (double)d.info.fs_total);
+    cJSON_AddNumberToObject(o, "fs_used", (double)d.info.fs_used);
+    cJSON_AddNumberToObject(o, "fs_avail", (double)d.info.fs_avail);
+  }
+  if (d.info.loop_dev[0]) cJSON_AddStringToObject(o, "loop_device", d.info.loop_dev);
+}
+
 cJSON *env_info(struct env *e) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "name", e->name);
@@ -77,6 +105,7 @@ cJSON *env_info(struct env *e) {
     const char *v = env_config_get(e->cfg, k[i].name);
     if (v) cJSON_AddStringToObject(cfg, k[i].name, v);
   }
+  disk_info(e, j);
   if (st.state == ENV_RUNNING) {
     char *stats = NULL;
     unsigned long long oom = 0;

@@ -12,6 +12,7 @@
  * command repairs the runtime state it left. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,11 +32,13 @@ bool env_wants_monitor(const struct env *e) {
   return !r || !strcmp(r, "restart");
 }
 
-void env_monitor(struct env *e, pid_t init, int master) {
+void env_monitor(struct env *e, pid_t init, int master, int host_mntns) {
   prctl(PR_SET_NAME, "cellctl-reboot");
   /* nothing of the start's: its notify socket (systemd would block on a full queue), pipes, locks */
-  int keep[1] = {master};
-  cell_close_fds_from(3, keep, master >= 0 ? 1 : 0);
+  int keep[2], nkeep = 0;
+  if (master >= 0) keep[nkeep++] = master;
+  if (host_mntns >= 0) keep[nkeep++] = host_mntns;
+  cell_close_fds_from(3, keep, nkeep);
   e->dirfd = -1;
   int status = 0;
   if (master >= 0) {
@@ -48,13 +51,26 @@ void env_monitor(struct env *e, pid_t init, int master) {
     }
   }
   bool reboot = WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP;
-  /* the overlay of this boot (in our private mount namespace) is no longer needed */
-  char p[PATH_MAX + 16];
-  snprintf(p, sizeof p, "%s/rootfs", e->dir);
-  umount2(p, MNT_DETACH);
+  /* Back to the start's mount namespace: our private one (the overlay of
+   * this boot, the idmapped layers, a copy of the disk mount) goes with us
+   * leaving it, before we wait for the lock a stop holds while it waits for
+   * the disk's loop device to be free. */
+  bool back = host_mntns >= 0 && setns(host_mntns, CLONE_NEWNS) == 0;
+  if (host_mntns >= 0) close(host_mntns);
+  if (!back) {
+    static const char *const mps[] = {"rootfs", "data-map", "data"};
+    for (size_t i = 0; i < sizeof mps / sizeof *mps; i++) {
+      char p[PATH_MAX + 16];
+      snprintf(p, sizeof p, "%s/%s", e->dir, mps[i]);
+      umount2(p, MNT_DETACH);
+    }
+  }
   struct env *e2;
   struct cell_err err = {0};
   if (env_open_lenient(e->root, e->run, e->name, &e2, &err) < 0) _exit(0); /* destroyed meanwhile */
+  /* still in the private namespace: a mount of the disk here would be one the host does not see */
+  e2->keep_disk = !back;
+  if (!back) reboot = false;
   struct env_status st;
   /* still the state of our init (dead, not cleaned): a command that stopped
    * or restarted the environment meanwhile removed or replaced it */

@@ -169,8 +169,15 @@ int env_net_release(struct env *e, int netns_fd, struct cell_err *err) {
   if (parse_nets(env_config_get(e->cfg, "net"), nets, &n, &e2) < 0) n = 0;
   int rc = 0;
   if (netns_fd >= 0 && n && netns_detach_netns(e->root, NULL, netns_fd, NULL, err) < 0) rc = -1;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    /* a network removed since (net rm --force, a lost root): nothing of it is left to release */
+    struct netns_network nw;
+    if (netns_net_get(e->root, nets[i].network, &nw, &e2) < 0 && e2.errnum == ENOENT) {
+      cell_warn("environment \"%s\": network %s no longer exists (treated as detached)", e->name, nets[i].network);
+      continue;
+    }
     if (netns_repair(e->root, nets[i].network, &e2) < 0 && rc == 0) rc = cell_error(err, 0, "%s", e2.msg);
+  }
   const char *fw = env_config_get(e->cfg, "forward");
   if (fw) {
     char buf[4096];

@@ -7,6 +7,7 @@
 
 #include "env/env.h"
 #include "runtime/container.h"
+#include "storage/storage.h"
 
 static void io_device(cJSON *bio, const char *field, const char *v, bool bps) {
   unsigned maj, min;
@@ -78,6 +79,37 @@ int env_resources(const struct env_config *c, cJSON **out, struct cell_err *err)
   return 0;
 }
 
+/* set disk=SIZE: made or grown now (online when running, where the kernel
+ * lets us), else saved for the next start, which grows it offline. */
+static int set_disk(struct env *e, const char *v, bool running, bool no_save, void (*note)(const char *msg),
+                    struct cell_err *err) {
+  uint64_t sz;
+  if (storage_parse_size(v, "disk", &sz, err) < 0) return -1;
+  char msg[CELL_ERR_MAX + 256];
+  if (running && !storage_env_has_disk(e->dir)) {
+    /* its files are in use in the host dir: they move into a new disk only when stopped */
+    snprintf(msg, sizeof msg, "disk: a running environment without a disk gets one at its next start; %s",
+             no_save ? "not saved (--no-save): nothing changed" : "saved for the next start");
+    if (note) note(msg);
+    return 0;
+  }
+  /* stopped: a host mount left by a killed start goes first (the grow is then offline) */
+  if (!running && storage_env_disk_detach(e->dir, err) < 0) return cell_error_wrap(err, "disk=%s (nothing saved)", v);
+  struct cell_err e2 = {0};
+  if (storage_env_disk_resize(e->dir, sz, &e2) == 0) return 0;
+  if (running && (e2.errnum == EPERM || e2.errnum == EBUSY)) {
+    snprintf(msg, sizeof msg,
+             "disk: cannot grow the running environment's disk live (%s); %s", e2.msg,
+             no_save ? "not saved (--no-save): stop the environment and set disk again"
+                     : "saved: stop the environment and set disk again, or restart it (the saved size is applied "
+                       "at the next start)");
+    if (note) note(msg);
+    return 0;
+  }
+  *err = e2;
+  return cell_error_wrap(err, "disk=%s (nothing saved)", v);
+}
+
 int env_set(struct env *e, char **kv, int n, bool no_save, void (*note)(const char *msg), struct cell_err *err) {
   /* all checked before anything changes */
   bool live_needed = false, later = false;
@@ -103,6 +135,10 @@ int env_set(struct env *e, char **kv, int n, bool no_save, void (*note)(const ch
   }
   struct env_status st;
   if (env_status(e, &st, err) < 0) return -1;
+  const char *disk = NULL;
+  for (int i = 0; i < n; i++)
+    if (!strncmp(kv[i], "disk=", 5)) disk = kv[i] + 5;
+  if (disk && set_disk(e, disk, st.state != ENV_STOPPED, no_save, note, err) < 0) return -1;
   if (st.state == ENV_RUNNING && live_needed) {
     cJSON *res = NULL;
     if (env_resources(e->cfg, &res, err) < 0) return -1;

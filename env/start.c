@@ -30,6 +30,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "runtime/container.h"
+#include "storage/storage.h"
 
 long long env_now_ms(void) {
   struct timespec ts;
@@ -239,6 +240,8 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
     dup2(lfd, 1);
     dup2(lfd, 2);
   }
+  /* the monitor's way back to this mount namespace (see env_monitor) */
+  int host_mntns = env_wants_monitor(e) ? open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
   int rc = mount_rootfs(e, lowers, n, privileged, base, &err);
   if (rc == 0) {
     struct start_hook sh = {e, privileged ? 0 : base, privileged};
@@ -253,7 +256,7 @@ static void start_child(struct env *e, char **lowers, size_t n, cJSON *spec, int
       prctl(PR_SET_PDEATHSIG, 0); /* it outlives cellctl from here */
       if (write(fd, "ok+monitor", 10) < 0) _exit(2);
       close(fd);
-      env_monitor(e, out.pid, out.console_master);
+      env_monitor(e, out.pid, out.console_master, host_mntns);
     }
     if (rc == 0 && out.console_master >= 0) close(out.console_master);
   }
@@ -357,6 +360,26 @@ static int check_reachable(struct env *e, struct cell_err *err) {
   return 0;
 }
 
+/* The disk of the config's `disk` (made, or grown offline when `set disk`
+ * could not grow it live), mounted on DIR/data in the host's mount namespace:
+ * the start child's own namespace inherits it. */
+static int attach_disk(struct env *e, struct cell_err *err) {
+  if (e->keep_disk) return 0; /* the reboot monitor: our namespace has it mounted already */
+  const char *v = env_config_get(e->cfg, "disk");
+  if (v) {
+    uint64_t want;
+    char img[PATH_MAX + 16];
+    struct stat sb;
+    snprintf(img, sizeof img, "%s/disk.img", e->dir);
+    if (storage_parse_size(v, "disk", &want, err) < 0) return cell_error_wrap(err, "%s", e->cfg_path);
+    bool has = stat(img, &sb) == 0;
+    if ((!has || (uint64_t)sb.st_size < want) && storage_env_disk_resize(e->dir, want, err) < 0)
+      return cell_error_wrap(err, "environment \"%s\": disk = %s", e->name, v);
+  }
+  if (storage_env_disk_attach(e->dir, err) < 0) return cell_error_wrap(err, "environment \"%s\": attach its disk", e->name);
+  return 0;
+}
+
 int env_start(struct env *e, bool wait, int timeout, struct cell_err *err) {
   struct env_status st;
   if (env_status(e, &st, err) < 0) return -1;
@@ -369,7 +392,7 @@ int env_start(struct env *e, bool wait, int timeout, struct cell_err *err) {
   char npath[PATH_MAX + 16];
   int nfd = notify_socket(e, npath, sizeof npath, err);
   cJSON *spec = NULL;
-  if (nfd >= 0 && build_spec(e, npath, &spec, err) == 0 &&
+  if (nfd >= 0 && attach_disk(e, err) == 0 && build_spec(e, npath, &spec, err) == 0 &&
       run_start_child(e, lowers, n, spec, timeout > 0 ? timeout : 120, err) == 0)
     rc = 0;
   cJSON_Delete(spec);

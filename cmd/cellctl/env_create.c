@@ -41,6 +41,7 @@ static int create_main(int argc, char **argv) {
       {"init", required_argument, 0, 'I'},       {"privileged", no_argument, 0, 'P'},
       {"onboot", no_argument, 0, 'o'},           {"cellfs", required_argument, 0, 'f'},
       {"net", required_argument, 0, 'n'},        {"forward", required_argument, 0, 'F'},
+      {"disk", required_argument, 0, 'd'},
       {0, 0, 0, 0}};
   struct cell_err err = {0};
   const char *keys[32], *vals[32];
@@ -119,8 +120,8 @@ static int create_main(int argc, char **argv) {
 }
 
 CELLCTL_VERB(create, "create",
-             "create NAME --image REF | --rootfs DIR|TAR [--memory SIZE] [--swap SIZE] [--cpus N.N]\n"
-             "       [--cpu-weight N] [--cpuset LIST] [--pids N] [--io-weight N] [--io-read-bps \"MAJ:MIN RATE\"]\n"
+             "create NAME --image REF | --rootfs DIR|TAR [--memory SIZE] [--swap SIZE] [--disk SIZE]\n"
+             "       [--cpus N.N] [--cpu-weight N] [--cpuset LIST] [--pids N] [--io-weight N] [--io-read-bps \"MAJ:MIN RATE\"]\n"
              "       [--io-write-bps ...] [--io-read-iops ...] [--io-write-iops ...] [--hostname NAME]\n"
              "       [--init systemd|busybox|PATH] [--privileged] [--onboot] [--cellfs DIR|off]\n"
              "       [--net NETWORK[,ip=A][,ip6=A][,rate-in=R][,rate-out=R]]... [--forward HOSTPORT:PORT[/udp]]...",

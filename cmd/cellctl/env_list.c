@@ -6,6 +6,7 @@
 
 #include "cmd/cellctl/cellctl.h"
 #include "cmd/cellctl/env_cmd.h"
+#include "storage/storage.h"
 
 static const char *const all_cols[] = {"name", "state", "pid", "uptime", "memory", "cpu", "tasks", "addresses",
                                        "init", "privileged", "onboot", "image", NULL};
@@ -132,6 +133,32 @@ static int list_main(int argc, char **argv) {
   return 0;
 }
 
+/* "storage     loop-ext4 64M (allocated 1.2M; 60M free of 62M; /dev/loop3); project quota: ..." */
+static void show_storage(const cJSON *s) {
+  const char *err = cJSON_GetStringValue(cJSON_GetObjectItem(s, "error"));
+  if (err) {
+    printf("%-12s error: %s\n", "storage", err);
+    return;
+  }
+  const char *method = cJSON_GetStringValue(cJSON_GetObjectItem(s, "method"));
+  const char *prj = cJSON_GetStringValue(cJSON_GetObjectItem(s, "project_quota"));
+  const cJSON *size = cJSON_GetObjectItem(s, "size");
+  char a[32], b[32], c[32], d[32];
+  printf("%-12s %s", "storage", method ? method : "?");
+  if (cJSON_IsNumber(size)) {
+    printf(" %s (allocated %s", storage_format_size((uint64_t)size->valuedouble, a, sizeof a),
+           storage_format_size((uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "allocated")), b, sizeof b));
+    const cJSON *total = cJSON_GetObjectItem(s, "fs_total");
+    if (cJSON_IsNumber(total))
+      printf("; %s free of %s", storage_format_size((uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "fs_avail")), c, sizeof c),
+             storage_format_size((uint64_t)total->valuedouble, d, sizeof d));
+    const char *dev = cJSON_GetStringValue(cJSON_GetObjectItem(s, "loop_device"));
+    printf("%s%s)", dev ? "; " : "", dev ? dev : "");
+  }
+  if (prj) printf("; project quota: %s", prj);
+  printf("\n");
+}
+
 static int show_main(int argc, char **argv) {
   static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
   bool json = cg.json;
@@ -165,6 +192,7 @@ static int show_main(int argc, char **argv) {
         continue;
       printf("%-12s %s\n", kv->string, kv->valuestring);
     }
+    show_storage(cJSON_GetObjectItem(j, "storage"));
   }
   cJSON_Delete(j);
   return 0;

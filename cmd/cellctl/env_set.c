@@ -42,6 +42,7 @@ static int set_main(int argc, char **argv) {
 CELLCTL_VERB(set, "set",
              "set NAME KEY=VALUE... [--no-save]\n"
              "  [env]    image rootfs init hostname privileged onboot boot-order cellfs\n"
-             "  [limits] memory swap cpus cpu-weight cpuset pids io-weight io-read-bps io-write-bps\n"
-             "           io-read-iops io-write-iops (applied live to a running environment)",
+             "  [limits] memory swap disk cpus cpu-weight cpuset pids io-weight io-read-bps io-write-bps\n"
+             "           io-read-iops io-write-iops (applied live to a running environment;\n"
+             "           disk grows only, online where the kernel allows it, else at the next start)",
              "change an environment's config: limits apply live; saved unless --no-save", set_main)

@@ -96,6 +96,12 @@ teardown() {
   [ "$(cat /proc/$pid/cgroup | grep -c "cellctl-.*/$N")" -gt 0 ]
   run cc exec -u 65534 -e FOO=bar "$N" -- sh -c 'echo $(id -u) $FOO'
   [ "$output" = "65534 bar" ]
+  # the overlay root is writable unprivileged; in the upper dir (seen through the idmapped mount
+  # inside) root's files are stored as host 0: nothing is chowned into the range
+  run cc exec "$N" -- sh -c 'echo w >/x && mkdir -p /root/d && echo v >/root/d/f && cat /x /root/d/f'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'w\nv')" ]
+  [ "$(stat -c %u:%g "$ROOT/vps/$N/data/upper/x")" = 0:0 ]
   run cc stop "$N" --timeout 20
   [ "$status" -eq 0 ]
   [ "$output" = "$N: halted cleanly" ]
@@ -485,6 +491,34 @@ teardown() {
   [[ "$output" != *18080* ]]
   run hcc net rm henvnet
   [ "$status" -eq 0 ]
+}
+
+@test "env: a network removed since create is treated as detached: stop, repair and destroy still complete" {
+  H=henv$$h$BATS_TEST_NUMBER
+  ip netns add "$H"
+  echo "$H" >"$BATS_TEST_TMPDIR/netns"
+  hcc() { nsenter --net=/run/netns/"$H" timeout -k 5 60 "$CELLCTL" --root "$ROOT" "$@" </dev/null; }
+  run hcc net create henvgone --type bridge --subnet 10.88.0.0/24
+  [ "$status" -eq 0 ]
+  run hcc create "$N" --rootfs "$RFS" --init busybox --net henvgone --forward 18081:8080
+  [ "$status" -eq 0 ]
+  # no endpoint yet: the network can go while the environment still names it
+  run hcc net rm henvgone
+  [ "$status" -eq 0 ]
+  # start needs it and says which one
+  run hcc start "$N" --wait --timeout 30
+  [ "$status" -ne 0 ]
+  [[ "$output" == *henvgone* ]]
+  run hcc list -o name,state
+  [[ "$output" == *"$N"*stopped* ]]
+  # stop (a repair here) and destroy warn and complete
+  run hcc stop "$N"
+  [ "$status" -eq 0 ]
+  run hcc destroy "$N"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"network henvgone no longer exists"* ]]
+  [[ "$output" == *"destroyed $N"* ]]
+  assert_gone "$N"
 }
 
 @test "env: console attaches to the init's console (a shell there), Ctrl-] detaches, the console is logged" {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The storage verbs of cellctl on real environments: a disk quota seen by df
 # inside (the disk wired in through the storage_env_disk_* calls that env/
-# makes at create/start/stop/destroy, driven here by storagetool), snapshot
+# makes at create/start/stop/destroy: create --disk, set disk=, show), snapshot
 # create|list|restore|rm (running+frozen, exact), clone (own hostname and id
 # range, exact upper, timing reported), export -> podman load -> podman run,
 # import round trip on another --root, and a killed cellctl repaired.
@@ -66,44 +66,99 @@ teardown() {
 # a privileged environment (its root can write through the overlay)
 mk_env() { cc create "$1" --rootfs "$RFS" --init busybox --privileged "${@:2}"; }
 
-@test "cellctl disk: df inside shows the quota, ENOSPC at the limit, growth, nothing left after destroy" {
-  mk_env "$N"
-  # what create --disk 64M and start do (storage_env_disk_create, storage_env_disk_attach)
-  "$ST" env-disk-create "$ROOT/vps/$N" 64M
-  "$ST" env-disk-attach "$ROOT/vps/$N"
-  run "$ST" env-disk-show "$ROOT/vps/$N"
-  [[ "$output" == *"method=loop-ext4"* ]]
-  [[ "$output" == *"project_quota=unavailable"* ]] || grep -q prjquota /proc/self/mounts
-  cc start "$N" --wait --timeout 30
-  run cc exec "$N" -- df -k /
+# df -k / inside: the total in KiB
+df_total() { cc exec "$1" -- df -k / | awk 'NR == 2 { print $2 }'; }
+
+# create --disk 64M, df, ENOSPC, set disk= running (live or saved) and
+# stopped (offline), show --json, destroy: nothing left.  $@: create options.
+disk_roundtrip() {
+  local img="$ROOT/vps/$N/disk.img" total t2 mib=1024
+  run cc create "$N" --rootfs "$RFS" --init busybox --disk 64M "$@"
   [ "$status" -eq 0 ]
-  total=$(echo "$output" | awk 'NR == 2 { print $2 }')
-  [ "$total" -gt $((64 * 1024 * 88 / 100)) ] && [ "$total" -le $((64 * 1024)) ]
+  grep -qx 'disk = 64M' "$ROOT/vps/$N/config"
+  [ "$(stat -c %s "$img")" -eq $((64 << 20)) ]
+  # (stdout only: the JSON)
+  output=$(cc show --json "$N")
+  [ "$(echo "$output" | jq -r .storage.method)" = loop-ext4 ]
+  [ "$(echo "$output" | jq -r .storage.size)" = $((64 << 20)) ]
+  [[ "$(echo "$output" | jq -r .storage.project_quota)" == unavailable* ]] || grep -q prjquota /proc/self/mounts
+  [ "$(echo "$output" | jq -r .storage.mounted)" = false ]
+  cc start "$N" --wait --timeout 30
+  output=$(cc show --json "$N")
+  [ "$(echo "$output" | jq -r .storage.mounted)" = true ]
+  [[ "$(echo "$output" | jq -r .storage.loop_device)" == /dev/loop* ]]
+  [ "$(echo "$output" | jq -r .storage.fs_total)" -gt $((50 << 20)) ]
+  run cc show "$N"
+  [[ "$output" == *"storage      loop-ext4 64M"* ]]
+  # df inside shows the quota; the root (unprivileged too) writes through the overlay into the disk
+  total=$(df_total "$N")
+  [ "$total" -gt $((64 * mib * 88 / 100)) ] && [ "$total" -le $((64 * mib)) ]
+  run cc exec "$N" -- sh -c 'echo w >/w && mkdir -p /root/d && echo v >/root/d/f && cat /w /root/d/f'
+  [ "$output" = "$(printf 'w\nv')" ]
+  mountpoint -q "$ROOT/vps/$N/data" # the disk, in the host's mount namespace
+  [ "$(cat "$ROOT/vps/$N/data/upper/w")" = w ]
+  # past the quota: ENOSPC inside, the image (the host's share) stays 64M
   run cc exec "$N" -- sh -c 'dd if=/dev/zero of=/big bs=1M count=100; echo rc=$?'
   [[ "$output" == *"No space left on device"* ]]
   [[ "$output" == *"rc=1"* ]]
-  [ "$(stat -c %s "$ROOT/vps/$N/disk.img")" -eq $((64 << 20)) ]
+  [ "$(stat -c %s "$img")" -eq $((64 << 20)) ]
+  [ "$(( $(stat -c %b "$img") * 512 ))" -le $((64 << 20)) ]
   run cc exec "$N" -- sh -c 'rm /big; sync; echo x >/after && cat /after'
   [ "$output" = x ]
-  # set disk=128M: online where the kernel allows it (CAP_SYS_RESOURCE), else offline when stopped
-  run "$ST" env-disk-resize "$ROOT/vps/$N" 128M
-  if [ "$status" -ne 0 ]; then
-    [[ "$output" == *"needs CAP_SYS_RESOURCE"* ]]
+  # set disk= while running: live where the kernel allows it, else a note naming the key, saved
+  run cc set "$N" disk=96M
+  [ "$status" -eq 0 ]
+  grep -qx 'disk = 96M' "$ROOT/vps/$N/config"
+  if [[ "$output" == *"disk: cannot grow the running environment's disk live"* ]]; then
+    [[ "$output" == *CAP_SYS_RESOURCE* ]]
+    [[ "$output" == *"stop the environment and set disk again"* ]]
+    [ "$(stat -c %s "$img")" -eq $((64 << 20)) ]
     cc stop "$N"
-    "$ST" env-disk-detach "$ROOT/vps/$N"
-    "$ST" env-disk-resize "$ROOT/vps/$N" 128M
-    "$ST" env-disk-attach "$ROOT/vps/$N"
-    cc start "$N" --wait --timeout 30
+    cc start "$N" --wait --timeout 30 # the saved size: grown offline before the mount
   fi
-  run cc exec "$N" -- sh -c 'df -k / | awk "NR == 2 { print \$2 }"; cat /after'
-  [ "${lines[0]}" -gt $((total + 50 * 1024)) ]
-  [ "${lines[1]}" = x ]
+  [ "$(stat -c %s "$img")" -eq $((96 << 20)) ]
+  t2=$(df_total "$N")
+  [ "$t2" -gt $((total + 25 * mib)) ] && [ "$t2" -le $((96 * mib)) ]
+  # stopped: set grows it offline at once; shrinking is refused and nothing is saved
   cc stop "$N"
-  "$ST" env-disk-detach "$ROOT/vps/$N"
-  [ -z "$(losetup -j "$ROOT/vps/$N/disk.img")" ]
-  cc destroy "$N"
-  [ ! -e "$ROOT/vps/$N" ]
+  [ -z "$(losetup -j "$img")" ]
   [ -z "$(mounts_under "$ROOT")" ]
+  run cc set "$N" disk=128M
+  [ "$status" -eq 0 ]
+  [ "$(stat -c %s "$img")" -eq $((128 << 20)) ]
+  run cc set "$N" disk=32M
+  [ "$status" -ne 0 ]
+  [[ "$output" == *disk* ]] && [[ "$output" == *shrink* ]]
+  grep -qx 'disk = 128M' "$ROOT/vps/$N/config"
+  run cc set "$N" disk=max
+  [ "$status" -ne 0 ]
+  [[ "$output" == *disk* ]]
+  cc start "$N" --wait --timeout 30
+  # after restarts (a work dir left by the earlier boots) still writable
+  run cc exec "$N" -- sh -c 'df -k / | awk "NR == 2 { print \$2 }"; cat /after /root/d/f; echo y >/root/d/y && cat /root/d/y'
+  [ "${lines[0]}" -gt $((100 * mib)) ] && [ "${lines[0]}" -le $((128 * mib)) ]
+  [ "${lines[1]}" = x ] && [ "${lines[2]}" = v ] && [ "${lines[3]}" = y ]
+  # destroy of a running one: no loop device, mount or image left
+  run cc destroy --force "$N"
+  [ "$status" -eq 0 ]
+  [ ! -e "$ROOT/vps/$N" ]
+  [ -z "$(losetup -j "$img")" ]
+  [ -z "$(losetup -a | grep -F "$ROOT/")" ]
+  [ -z "$(mounts_under "$ROOT")" ]
+}
+
+@test "cellctl disk: create --disk (privileged): df inside, ENOSPC, set disk= live or saved, offline grow, nothing left" {
+  disk_roundtrip --privileged
+}
+
+@test "cellctl disk: create --disk (unprivileged): writable inside, df, ENOSPC, set disk=, nothing left" {
+  disk_roundtrip
+  # a bad size names the option; nothing is left behind
+  run cc create "$N" --rootfs "$RFS" --init busybox --disk 1M
+  [ "$status" -ne 0 ]
+  [[ "$output" == *disk* ]]
+  [ ! -e "$ROOT/vps/$N" ]
+  [ -z "$(ls -A "$ROOT/vps" 2>/dev/null)" ]
 }
 
 @test "cellctl snapshot: create on a running environment (frozen), list, restore exactly when stopped, rm" {

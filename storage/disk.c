@@ -195,11 +195,15 @@ int storage_disk_info(const char *image, const char *mnt, struct storage_disk_in
   return 0;
 }
 
+/* QCMD(Q_GETFMT, PRJQUOTA) without the signed shift past INT_MAX that the
+ * kernel header's macro does (undefined behaviour: UBSan stops on it). */
+static int prj_getfmt_cmd(void) { return (int)(((unsigned)Q_GETFMT << SUBCMDSHIFT) | (PRJQUOTA & SUBCMDMASK)); }
+
 const char *storage_quota_method(const char *dir, bool has_image, char *prj, size_t prjlen) {
   cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   unsigned int fmt = 0;
   if (fd < 0) snprintf(prj, prjlen, "unknown: open %s: %s", dir, strerror(errno));
-  else if (syscall(SYS_quotactl_fd, fd, QCMD(Q_GETFMT, PRJQUOTA), 0, &fmt) == 0)
+  else if (syscall(SYS_quotactl_fd, fd, prj_getfmt_cmd(), 0, &fmt) == 0)
     snprintf(prj, prjlen, "available (format %u on the filesystem of %s)", fmt, dir);
   else if (errno == ESRCH)
     snprintf(prj, prjlen, "unavailable: not enabled on the filesystem of %s", dir);

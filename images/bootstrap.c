@@ -172,6 +172,8 @@ int img_bootstrap(const char *root, const char *spec, const char *name, char *id
   argv[a++] = BOOTSTRAP_INCLUDE;
   argv[a++] = "--format=tar";
   argv[a++] = "--quiet";
+  /* a mirror that drops a connection now and then should not fail the build */
+  argv[a++] = "--aptopt=Acquire::Retries \"5\"";
   argv[a++] = suite;
   argv[a++] = out;
   for (int i = 0; i < nl; i++) argv[a++] = lines[i];

@@ -48,12 +48,23 @@ if [ -s "$out" ]; then echo "$out"; exit 0; fi
 tmp="$cache/.tmp-$$-debian-bookworm-systemd-$key.tar"  # mmdebstrap picks the format from the .tar suffix
 trap 'rm -f "$tmp"' EXIT
 echo "rootfs-cache: building $out (mmdebstrap bookworm, $PACKAGES)" >&2
-mmdebstrap --quiet --format=tar --variant=minbase --include="$PACKAGES" \
-  --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"' \
-  --customize-hook='chroot "$1" passwd -d root >/dev/null' \
-  --customize-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" >"$1/etc/hosts"' \
-  --customize-hook='rm -f "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*_Packages' \
-  bookworm "$tmp" "$mirror" >&2
+# apt retries a dropped download itself; a failed run (the mirror away for
+# a moment) is retried twice more after a pause.
+for attempt in 1 2 3; do
+  if mmdebstrap --quiet --format=tar --variant=minbase --include="$PACKAGES" \
+    --aptopt='Acquire::Retries "5"' \
+    --customize-hook='rm -f "$1/etc/hostname" "$1/etc/resolv.conf"' \
+    --customize-hook='chroot "$1" passwd -d root >/dev/null' \
+    --customize-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" >"$1/etc/hosts"' \
+    --customize-hook='rm -f "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*_Packages' \
+    bookworm "$tmp" "$mirror" >&2; then
+    break
+  fi
+  rm -f "$tmp"
+  [ "$attempt" = 3 ] && { echo "rootfs-cache: mmdebstrap failed 3 times" >&2; exit 1; }
+  echo "rootfs-cache: mmdebstrap failed (attempt $attempt), retrying in $((attempt * 15)) s" >&2
+  sleep $((attempt * 15))
+done
 mv "$tmp" "$out"
 trap - EXIT
 # older recipes' tars, and the trees tests extracted next to them (TAR%.tar.d)

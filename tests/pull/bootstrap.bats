@@ -15,7 +15,10 @@ setup_file() {
     tmp=$BOOT_ROOT.tmp.$$
     rm -rf "$tmp"
     mkdir -p "$tmp"
+    # a second try when the mirror failed the first (apt already retries
+    # single downloads; a failed bootstrap leaves nothing in the store)
     timeout -k 10 900 "$CELLCTL" --root "$tmp" image bootstrap debian:bookworm >"$tmp/id.out" ||
+      { sleep 15; timeout -k 10 900 "$CELLCTL" --root "$tmp" image bootstrap debian:bookworm >"$tmp/id.out"; } ||
       { rm -rf "$tmp"; return 1; }
     tail -n1 "$tmp/id.out" >"$tmp/id"
     # the caches of older recipes go

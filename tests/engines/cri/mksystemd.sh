@@ -26,17 +26,27 @@ fi
 tmp=$(mktemp -d "$out/.hcri-systemd.XXXXXX")
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 # units that make no sense in a container are masked in the image
-mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus \
-  --customize-hook='for u in systemd-remount-fs.service systemd-firstboot.service getty@tty1.service \
-      console-getty.service systemd-udevd.service systemd-udev-trigger.service \
-      systemd-modules-load.service sys-kernel-config.mount sys-kernel-debug.mount \
-      sys-kernel-tracing.mount systemd-journald-audit.socket; do
-      ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
-  --customize-hook='echo hcri-systemd >"$1/etc/hostname"; : >"$1/etc/machine-id"' \
-  bookworm "$tmp/rootfs.tar" >"$tmp/mmdebstrap.log" 2>&1 || {
-  tail -n 30 "$tmp/mmdebstrap.log" >&2
-  exit 1
-}
+# apt retries a dropped download itself; a failed run (the mirror away for
+# a moment) is retried twice more after a pause.
+for attempt in 1 2 3; do
+  if mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus \
+    --aptopt='Acquire::Retries "5"' \
+    --customize-hook='for u in systemd-remount-fs.service systemd-firstboot.service getty@tty1.service \
+        console-getty.service systemd-udevd.service systemd-udev-trigger.service \
+        systemd-modules-load.service sys-kernel-config.mount sys-kernel-debug.mount \
+        sys-kernel-tracing.mount systemd-journald-audit.socket; do
+        ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
+    --customize-hook='echo hcri-systemd >"$1/etc/hostname"; : >"$1/etc/machine-id"' \
+    bookworm "$tmp/rootfs.tar" >"$tmp/mmdebstrap.log" 2>&1; then
+    break
+  fi
+  rm -f "$tmp/rootfs.tar"
+  if [ "$attempt" = 3 ]; then
+    tail -n 30 "$tmp/mmdebstrap.log" >&2
+    exit 1
+  fi
+  sleep $((attempt * 15))
+done
 lay=$tmp/oci
 mkdir -p "$lay/blobs/sha256"
 blob() {

@@ -25,6 +25,10 @@ if ! make -s vm-deps >&2; then
 	exit 1
 fi
 
+# The guest has no network: the Debian rootfs that tests/vm/envspec.bats
+# boots is built (or found cached) on the host first.
+tests/lib/rootfs-cache.sh >/dev/null || echo "# vm: tests/lib/rootfs-cache.sh failed; envspec.bats will say so" >&2
+
 # 1. the guest suites, renumbered into this stream (the guest's plan dropped)
 guest_bats=(tests/vm/*.bats)
 # shellcheck disable=SC2206

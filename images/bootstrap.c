@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -128,6 +130,9 @@ static int run_tool(char **argv, const char *what, struct cell_err *err) {
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (nul >= 0) dup2(nul, 0);
     dup2(2, 1);
+    /* nothing of the caller's beyond stdio: apt's own fd plumbing (cat >&11)
+     * breaks on fds a caller such as bats leaves open */
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     execvp(argv[0], argv);
     int e = errno;
     (void)!write(pfd[1], &e, sizeof e);

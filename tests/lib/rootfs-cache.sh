@@ -49,7 +49,9 @@ tmp="$cache/.tmp-$$-debian-bookworm-systemd-$key.tar"  # mmdebstrap picks the fo
 trap 'rm -f "$tmp"' EXIT
 echo "rootfs-cache: building $out (mmdebstrap bookworm, $PACKAGES)" >&2
 # apt retries a dropped download itself; a failed run (the mirror away for
-# a moment) is retried twice more after a pause.
+# a moment) is retried twice more after a pause.  mmdebstrap gets no fd of
+# ours beyond stdio and the lock: apt's `cat >&11` plumbing fails (exit 2) on
+# fds that bats leaves open.
 for attempt in 1 2 3; do
   if mmdebstrap --quiet --format=tar --variant=minbase --include="$PACKAGES" \
     --aptopt='Acquire::Retries "5"' \
@@ -57,7 +59,7 @@ for attempt in 1 2 3; do
     --customize-hook='chroot "$1" passwd -d root >/dev/null' \
     --customize-hook='printf "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" >"$1/etc/hosts"' \
     --customize-hook='rm -f "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*_Packages' \
-    bookworm "$tmp" "$mirror" >&2; then
+    bookworm "$tmp" "$mirror" </dev/null >&2 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 10>&- 11>&- 12>&- 13>&- 14>&- 15>&-; then
     break
   fi
   rm -f "$tmp"

@@ -27,7 +27,9 @@ tmp=$(mktemp -d "$out/.hcri-systemd.XXXXXX")
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 # units that make no sense in a container are masked in the image
 # apt retries a dropped download itself; a failed run (the mirror away for
-# a moment) is retried twice more after a pause.
+# a moment) is retried twice more after a pause.  mmdebstrap gets no fd of
+# ours beyond stdio and the lock (fd 9): apt's `cat >&11` plumbing fails on
+# fds that bats leaves open.
 for attempt in 1 2 3; do
   if mmdebstrap --quiet --variant=minbase --include=systemd,systemd-sysv,dbus \
     --aptopt='Acquire::Retries "5"' \
@@ -37,7 +39,7 @@ for attempt in 1 2 3; do
         sys-kernel-tracing.mount systemd-journald-audit.socket; do
         ln -sf /dev/null "$1/etc/systemd/system/$u"; done' \
     --customize-hook='echo hcri-systemd >"$1/etc/hostname"; : >"$1/etc/machine-id"' \
-    bookworm "$tmp/rootfs.tar" >"$tmp/mmdebstrap.log" 2>&1; then
+    bookworm "$tmp/rootfs.tar" </dev/null >"$tmp/mmdebstrap.log" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 10>&- 11>&- 12>&- 13>&- 14>&- 15>&-; then
     break
   fi
   rm -f "$tmp/rootfs.tar"

@@ -42,6 +42,9 @@ void cellctl_register(struct cellctl_verb *v);
     cellctl_register(&cellctl_verb_##id);                                              \
   }
 
+struct cJSON;
+/* Print j (pretty JSON, one document) on stdout and free it. */
+void cellctl_print_json(struct cJSON *j);
 /* Log err as the invocation's error; returns the exit code 1. */
 int cellctl_fail(struct cell_err *err);
 /* "VERB: MESSAGE (see `cellctl VERB --help`)" as the error; returns 2. */

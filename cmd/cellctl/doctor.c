@@ -24,12 +24,7 @@ static int doctor(int argc, char **argv) {
   struct cell_err err = {0};
   cJSON *arr = cg.json ? cJSON_CreateArray() : NULL;
   int n = netns_doctor(report, arr, &err);
-  if (arr) {
-    char *s = cJSON_Print(arr);
-    if (s) puts(s);
-    cJSON_free(s);
-    cJSON_Delete(arr);
-  }
+  if (arr) cellctl_print_json(arr);
   if (n < 0) return cellctl_fail(&err);
   if (!arr && n == 0) printf("ok: no problem found for cell's networks\n");
   return n ? 1 : 0;

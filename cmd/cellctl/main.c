@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cgroups/cgroup.h"
 #include "cmd/cellctl/cellctl.h"
 #include "lib/error.h"
@@ -28,6 +30,13 @@ static const struct cellctl_verb *find_verb(const char *name) {
   for (const struct cellctl_verb *v = verbs; v; v = v->next)
     if (!strcmp(v->name, name)) return v;
   return NULL;
+}
+
+void cellctl_print_json(cJSON *j) {
+  char *s = cJSON_Print(j);
+  if (s) puts(s);
+  cJSON_free(s);
+  cJSON_Delete(j);
 }
 
 int cellctl_fail(struct cell_err *err) {

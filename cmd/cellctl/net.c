@@ -84,12 +84,6 @@ static cJSON *ep_json(const struct netns_endpoint *e) {
   return o;
 }
 
-static void print_json(cJSON *j) {
-  char *s = cJSON_Print(j);
-  if (s) puts(s);
-  free(s);
-  cJSON_Delete(j);
-}
 
 static int net_ls(int argc, char **argv) {
   static const struct option lo[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
@@ -142,7 +136,7 @@ static int net_ls(int argc, char **argv) {
     cJSON_AddItemToArray(arr, o);
   }
   free(nets);
-  if (json) print_json(arr);
+  if (json) cellctl_print_json(arr);
   return 0;
 }
 CELLCTL_VERB(net_ls, "net ls", "net ls [--json]", "list the networks (with --json, their endpoints too)", net_ls)
@@ -203,7 +197,7 @@ static int net_attach(int argc, char **argv) {
   struct netns_endpoint ep;
   if (netns_attach(cg.root, &o, &ep, &err) < 0) return cellctl_fail(&err);
   if (json) {
-    print_json(ep_json(&ep));
+    cellctl_print_json(ep_json(&ep));
   } else {
     printf("%s: %s", ep.name, ep.ifname);
     if (ep.ip4[0]) printf(" %s/%d", ep.ip4, ep.prefix4);

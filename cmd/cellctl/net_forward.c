@@ -127,12 +127,7 @@ static int fwd_ls(int argc, char **argv) {
     cJSON_AddItemToArray(arr, o);
   }
   free(fw);
-  if (json) {
-    char *s = cJSON_Print(arr);
-    if (s) puts(s);
-    free(s);
-    cJSON_Delete(arr);
-  }
+  if (json) cellctl_print_json(arr);
   return 0;
 }
 

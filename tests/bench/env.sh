@@ -263,9 +263,11 @@ for tool in $dtools; do
     names+=("$name") pids+=("$PID")
   done
   # idle: every init ran its sysinit
-  for p in "${pids[@]}"; do
-    for k in $(seq 100); do [ -s "/proc/$p/root/run/init-ready" ] && break; sleep 0.05; done
-    [ -s "/proc/$p/root/run/init-ready" ] || ok=0
+  # (60 s each at most: a loaded CI machine took more than 5 s for nspawn's)
+  for i in "${!pids[@]}"; do
+    p=${pids[$i]}
+    for k in $(seq 1200); do [ -s "/proc/$p/root/run/init-ready" ] && break; sleep 0.05; done
+    [ -s "/proc/$p/root/run/init-ready" ] || { ok=0; echo "# $tool: ${names[$i]} (pid $p) never ran its sysinit" >&2; }
   done
   sleep 1
   m1=$(memavail)
@@ -287,7 +289,7 @@ for tool in $dtools; do
     printf '%-10s %6s %16s %16s %20s\n' "$tool" "$n" "$mem" "$hpe" "$rpe"
     printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$n" "$mem" "$hpe" "$rpe" >>"$out/env-density.tsv"
   else
-    echo "# $tool: only $n of $density environments came up" >&2
+    echo "# $tool: $n of $density environments started, ok=$ok" >&2
     status=1
   fi
   for i in "${!names[@]}"; do "stop_$(fn "$tool")" "${names[$i]}" "${pids[$i]}" busybox >/dev/null 2>&1; done

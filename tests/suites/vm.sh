@@ -43,7 +43,7 @@ while IFS= read -r line; do
 	else
 		echo "$line"
 	fi
-done < <(tests/vm/run.sh "${guest_bats[@]}"; echo $? > "$tmp/guest.rc")
+done < <(CELL_BATS_TIMING=1 tests/vm/run.sh "${guest_bats[@]}"; echo $? > "$tmp/guest.rc")
 rc=$(cat "$tmp/guest.rc")
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	emit "not ok" "vm: tests/vm/run.sh exited $rc"

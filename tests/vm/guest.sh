@@ -97,7 +97,8 @@ echo "$up" > "$out/uptime"
 log "running bats on ${#CELL_VM_FILES[@]} file(s), ${up}s after the kernel started"
 (
 	echo "$BASHPID" > $cgtest/runner/cgroup.procs || exit 125
-	exec bats --tap "${CELL_VM_FILES[@]}"
+	# CELL_BATS_TIMING=1: each test line ends with its time (tests/suites/vm.sh sets it)
+	exec bats --tap ${CELL_BATS_TIMING:+--timing} "${CELL_VM_FILES[@]}"
 ) > "$out/tap" 2> "$out/stderr" < /dev/null
 rc=$?
 log "bats exited $rc"

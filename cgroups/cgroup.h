@@ -105,6 +105,10 @@ int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err);
 /* rmdir the container's directory if cell made it (and any sub-cgroups below
  * it), bottom-up, retrying on EBUSY, then the empty parents cell made. */
 int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err);
+/* The same without waiting: fails at the first busy directory (a cgroup that
+ * still holds a process), for a delete that only needs the kill when one is
+ * left; what it removed stays removed, and cell_cg_destroy finishes. */
+int cell_cg_try_destroy(struct cell_cgroup *cg, struct cell_err *err);
 void cell_cg_free(struct cell_cgroup *cg);
 
 /* Filesystem path of the cgroup in a controller's hierarchy ("memory",

@@ -169,7 +169,9 @@ int cell_cg_kill_all(struct cell_cgroup *cg, int sig, struct cell_err *err) {
 
 /* ---------- destroy ---------- */
 
-static int rm_tree(const char *dir, int depth, struct cell_err *err) {
+/* wait: an EBUSY rmdir is retried for a while (processes on their way out);
+ * without it the first EBUSY fails, for a caller that only tries. */
+static int rm_tree(const char *dir, int depth, bool wait, struct cell_err *err) {
   if (depth > 64) return cell_error(err, ELOOP, "removing %s: tree too deep", dir);
   DIR *d = opendir(dir);
   if (!d) return errno == ENOENT ? 0 : cell_error(err, errno, "opening %s", dir);
@@ -179,11 +181,12 @@ static int rm_tree(const char *dir, int depth, struct cell_err *err) {
     if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
     char sub[4200];
     snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name);
-    if (rm_tree(sub, depth + 1, err) < 0) rc = -1;
+    if (rm_tree(sub, depth + 1, wait, err) < 0) rc = -1;
   }
   closedir(d);
   if (rc < 0) return -1;
-  if (cell_cg_rmdir_retry(dir) < 0) return cell_error(err, errno, "removing cgroup %s", dir);
+  if (wait ? cell_cg_rmdir_retry(dir) < 0 : rmdir(dir) < 0 && errno != ENOENT)
+    return cell_error(err, errno, "removing cgroup %s", dir);
   return 0;
 }
 
@@ -219,7 +222,7 @@ static void remove_parents(const struct cell_cg_hier *h, const char *leaf) {
   }
 }
 
-int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) {
+static int destroy(struct cell_cgroup *cg, bool wait, struct cell_err *err) {
   int rc = 0;
   for (size_t i = 0; i < cg->nh; i++) {
     struct cell_cg_hier *h = &cg->h[i];
@@ -227,11 +230,16 @@ int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) {
      * subtree (sub-cgroups made inside the container); then the parents cell
      * made, once empty, whichever container made them. */
     if (!cell_cg_in_created(h, h->path) && !cell_cg_is_marked(h->path)) continue;
-    if (rm_tree(h->path, 0, err) < 0) {
+    if (rm_tree(h->path, 0, wait, err) < 0) {
       rc = -1;
+      if (!wait) return -1;
       continue;
     }
     remove_parents(h, h->path);
   }
   return rc;
 }
+
+int cell_cg_destroy(struct cell_cgroup *cg, struct cell_err *err) { return destroy(cg, true, err); }
+
+int cell_cg_try_destroy(struct cell_cgroup *cg, struct cell_err *err) { return destroy(cg, false, err); }

@@ -601,6 +601,7 @@ static int create_state(struct create_ctx *c, struct cell_err *err) {
   c->dirfd = cell_state_create_dir(c->rootfd, o->id, err);
   if (c->dirfd < 0) return -1;
   c->dir_made = true;
+  phase("state dir made");
   struct cell_state *st = &c->st;
   snprintf(st->id, sizeof st->id, "%s", o->id);
   st->bundle = s->bundle;
@@ -611,13 +612,16 @@ static int create_state(struct create_ctx *c, struct cell_err *err) {
   st->owner = geteuid();
   c->ann = s->annotations ? cJSON_PrintUnformatted(s->annotations) : NULL;
   st->annotations = c->ann;
+  bool saved = false;
   if (!o->no_cgroups && cell_cg_plan(s->cgroups_path, o->id, &c->cg, err) == 0) {
     st->cgroup = cell_cg_serialize(c->cg);
     if (cell_state_save(c->dirfd, st, err) < 0) return -1;
+    saved = true;
     if (cell_cg_make(c->cg, err) < 0) {
       cell_cg_free(c->cg);
       c->cg = NULL;
     }
+    phase("cgroups made");
   }
   if (!o->no_cgroups && !c->cg) {
     /* Rootless without delegated cgroups: run without one, as rootless runc
@@ -627,14 +631,17 @@ static int create_state(struct create_ctx *c, struct cell_err *err) {
     cell_debug("rootless: no cgroup (%s)", err->msg);
     free(st->cgroup);
     st->cgroup = NULL;
+    saved = false;
   }
-  /* Saved before any process exists so that delete --force can clean a half-made container. */
-  if (cell_state_save(c->dirfd, st, err) < 0 || save_config_copy(c->dirfd, s, err) < 0) return -1;
+  /* Saved before any process exists so that delete --force can clean a
+   * half-made container (once: again only when the cgroup was dropped). */
+  if ((!saved && cell_state_save(c->dirfd, st, err) < 0) || save_config_copy(c->dirfd, s, err) < 0) return -1;
   if (c->cg) {
     cJSON *res = resources_with_default_devices(s);
     int r = cell_cg_apply_resources(c->cg, res, err);
     cJSON_Delete(res);
     if (r < 0) return -1;
+    phase("cgroup resources written");
   }
   return 0;
 }

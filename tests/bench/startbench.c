@@ -82,10 +82,10 @@ struct runtime {
 };
 
 static struct {
-  const char *bundle, *statedir, *ref, *samples_path, *summary_path;
+  const char *bundle, *statedir, *ref, *samples_path, *summary_path, *idprefix;
   int rounds, warmup, timeout_ms;
   unsigned long long seed;
-} opt = {NULL, NULL, "crun", NULL, NULL, 30, 1, 20000, 0};
+} opt = {NULL, NULL, "crun", NULL, NULL, "startbench", 30, 1, 20000, 0};
 
 /* xorshift64*: a reproducible order for a given -S seed on any libc. */
 static unsigned long long rng_state;
@@ -290,7 +290,7 @@ static void cycle_cmd(struct runtime *rt, struct sample *s) {
 
 static void cycle_runtime(struct runtime *rt, int round, struct sample *s) {
   char id[128];
-  snprintf(id, sizeof id, "startbench-%s-%d-%d", rt->tag, (int)getppid(), round);
+  snprintf(id, sizeof id, "%s-%s-%d-%d", opt.idprefix, rt->tag, (int)getppid(), round);
   char *rtp = (char *)rt->path, *root = rt->root;
   char *create[] = {rtp, "--root", root, "create", "--bundle", (char *)rt->bundle,
                     "--pid-file", rt->pidfile, id, NULL};
@@ -567,7 +567,7 @@ static void report(struct runtime *rts, int nrt) {
 static void usage(void) {
   fprintf(stderr,
           "usage: startbench -R STATEDIR [-b BUNDLE | -B SETUP=BUNDLE ...] [-c CASES] [-f ROOTFS]\n"
-          "                  [-n ROUNDS] [-w WARMUP]\n"
+          "                  [-I IDPREFIX] [-n ROUNDS] [-w WARMUP]\n"
           "                  [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]\n"
           "                  [NAME=RUNTIME ...]\n");
 }
@@ -683,7 +683,7 @@ int main(int argc, char **argv) {
   const char *setup_name[MAX_SETUP], *setup_bundle[MAX_SETUP];
   memset(rts, 0, sizeof rts);
 
-  while ((c = getopt(argc, argv, "b:B:c:R:f:n:w:t:r:o:s:S:h")) != -1) {
+  while ((c = getopt(argc, argv, "b:B:c:I:R:f:n:w:t:r:o:s:S:h")) != -1) {
     switch (c) {
       case 'b': opt.bundle = optarg; break;
       case 'B': {
@@ -703,6 +703,13 @@ int main(int argc, char **argv) {
         break;
       }
       case 'c': cases = optarg; break;
+      case 'I':
+        if (!valid_name(optarg)) {
+          fprintf(stderr, "startbench: -I (container id prefix): use [a-z0-9_.-], got '%s'\n", optarg);
+          return 2;
+        }
+        opt.idprefix = optarg;
+        break;
       case 'R': opt.statedir = optarg; break;
       case 'f': floor_rootfs = optarg; break;
       case 'n': if (parse_int(optarg, "-n (rounds)", 1, &opt.rounds) < 0) return 2; break;

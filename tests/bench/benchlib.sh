@@ -7,9 +7,12 @@
 #                          crun refuses hybrid hosts; host mounts untouched)
 #   bench_v1_own           "<mountpoint> <our own path>" per v1 hierarchy
 #   bench_rt_path NAME     the binary of runtime NAME (cell, crun, runc)
-#   bench_kill_below CGREL kill (SIGKILL, by pid) every process in a cgroup
+#   bench_kill_below CGREL DEPTH
+#                          kill (SIGKILL, by pid) every process in a cgroup
 #                          below <own>/CGREL in any v1 hierarchy, then rmdir
-#                          those cgroups; prints what it found (nothing = clean)
+#                          those cgroups; prints the processes found and the
+#                          cgroups DEPTH or more levels below CGREL (the
+#                          containers'; runtimes leave parents): nothing = clean
 
 bench_in_ns() {
   unshare -m -C --propagation private "$BENCH_TOP/tests/bench/runtime.bench.sh" --in-private-ns "$@"
@@ -36,7 +39,7 @@ bench_rt_path() {
   esac
 }
 
-bench_kill_below() { # CGREL
+bench_kill_below() { # CGREL DEPTH
   local mnt own d p
   while read -r mnt own; do
     for d in $(printf '%s\n' "$mnt$own/$1" "$mnt/$1" | sort -u); do
@@ -46,8 +49,8 @@ bench_kill_below() { # CGREL
         echo "process $p in $d"
         kill -9 "$p" 2>/dev/null
       done < <(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
-      if [ -n "$(find "$d" -mindepth 1 -type d -print -quit)" ]; then
-        echo "cgroups below $d: $(find "$d" -mindepth 1 -type d | head -5 | tr '\n' ' ')"
+      if [ -n "$(find "$d" -mindepth "$2" -type d -print -quit)" ]; then
+        echo "cgroups below $d: $(find "$d" -mindepth "$2" -type d | head -5 | tr '\n' ' ')"
       fi
     done
   done < <(bench_v1_own)

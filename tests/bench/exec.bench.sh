@@ -109,7 +109,7 @@ leftovers() {
       left=1
     fi
   done
-  found=$(bench_kill_below "$cg_rel")
+  found=$(bench_kill_below "$cg_rel" 1)
   if [ -n "$found" ]; then
     echo "exec.bench: left behind: $found" >&2
     left=1

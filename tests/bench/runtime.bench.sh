@@ -1,26 +1,36 @@
 #!/bin/bash
-# runtime.bench.sh - container start benchmark: create -> start -> wait ->
-# delete of a /bin/true busybox container with cell, crun and runc on the
-# same bundle, interleaved round-robin, plus the floor
+# runtime.bench.sh - the container start matrix (issue 14): create ->
+# start -> wait -> delete of a /bin/true busybox container with cell, crun
+# and runc in every setup, all interleaved in random order per round, plus
+# the floor
 #   unshare -m -p -u -i -n -C --fork chroot ROOTFS /bin/true
-# Prints a table (median wall ms, p90, median cpu ms, peak RSS, ratios vs
-# crun) and draws OUT/startbench.png.  See tests/bench/README.md.
+# Setups (tests/bench/bundles.sh; the same config for every runtime,
+# ociVersion 1.0.2):
+#   a-spec        the config `cell spec` writes (no cgroupsPath)
+#   b-relcg       the config `crun spec` writes + a relative cgroupsPath
+#   c-podman      tests/fixtures/engine-configs/podman-config-example.json
+#   c-containerd  tests/fixtures/engine-configs/containerd-config-example.json
+# Prints a table (median wall ms, p90, median cpu ms, peak RSS KiB, ratios
+# vs crun of the same setup and vs the floor), the target verdicts
+# (information only), and draws OUT/startbench.png.  See tests/bench/README.md.
 #
 # Environment:
-#   CELL           cell binary (default build/cell); left out if missing
+#   CELL           cell binary (default build/cell)
 #   BENCH_RUNTIMES runtimes to compare (default "cell crun runc")
+#   BENCH_SETUPS   setups (default "a-spec b-relcg c-podman c-containerd")
 #   BENCH_ROUNDS   measured rounds (default 50)   BENCH_WARMUP  discarded (1)
 #   BENCH_OUT      output directory (default build/bench)
 #   BENCH_TIMEOUT  seconds one step may take (default 20)
 #   BENCH_SEED     seed of the per-round random order (default: new each run)
-# Files in OUT: samples.tsv (every cycle), summary.tsv, placement.tsv (where
-# each runtime put its cgroups), table.txt, startbench.png, bundle/.
+# Files in OUT: samples.tsv (every cycle), summary.tsv, matrix.tsv (setup x
+# runtime), placement.tsv (where each runtime put its cgroups per setup),
+# table.txt, startbench.png, bundles/.
 #
 # crun refuses hybrid cgroup hosts, so every runtime runs inside a private
 # mount namespace (unshare -m --propagation private) where
-# /sys/fs/cgroup/unified is unmounted; the host's mounts are never touched.
-# See the --in-private-ns part below for the cgroup namespace.
-# Exit status: 0 when every runtime completed every round, 1 otherwise.
+# /sys/fs/cgroup/unified is unmounted, and a new cgroup namespace, in every
+# setup; the host's mounts are never touched.  See --in-private-ns below.
+# Exit status: 0 when every row completed every round, 1 otherwise.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -1,8 +1,10 @@
 /* startbench.c - time create -> start -> wait -> delete of an OCI container
- * with several runtimes, interleaved round-robin, on one bundle.
+ * with several runtimes, interleaved in random order, on one bundle or on
+ * several setups; or time arbitrary commands the same way.
  *
- *   startbench -R STATEDIR [-b BUNDLE] [-f ROOTFS] [-n ROUNDS] [-w WARMUP]
- *              [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]
+ *   startbench -R STATEDIR [-b BUNDLE | -B SETUP=BUNDLE ...] [-c CASES]
+ *              [-f ROOTFS] [-I IDPREFIX] [-n ROUNDS] [-w WARMUP] [-t TIMEOUT_S]
+ *              [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]
  *              [NAME=RUNTIME ...]
  *
  * One cycle for a runtime RT named NAME, run by a freshly forked child of
@@ -12,18 +14,28 @@
  *   waitpid(pid in P)    (the init is reparented to the subreaper once
  *                         `create` exits; it must exit with status 0)
  *   RT --root STATEDIR/NAME delete ID
+ * (ID = IDPREFIX-NAME-<driver pid>-<round>, IDPREFIX default "startbench").
+ * With -B (repeatable) every runtime runs in every setup, each with that
+ * setup's bundle: rows "SETUP/NAME", state in STATEDIR/SETUP-NAME.
  * Wall time is CLOCK_MONOTONIC from before create to after delete; CPU time
  * and peak RSS come from getrusage(RUSAGE_CHILDREN) in that fresh child, so
  * they cover exactly the runtime processes and the container init of one
  * cycle.  With -f, a row "floor" times
  *   unshare -m -p -u -i -n -C --fork chroot ROOTFS /bin/true
- * the same way.
+ * the same way.  -c CASES adds command rows, one a line:
+ *   NAME<TAB>WAITFILE<TAB>ARG0 ARG1 ...     (args split on spaces)
+ * timed from spawn to exit, and with a WAITFILE other than "-" until the pid
+ * the command wrote there is gone too (exec --detach --pid-file).
  *
- * Every round runs each runtime once, in a fresh random order (-S SEED
- * makes it reproducible); the first WARMUP rounds are discarded.  A runtime whose cycle fails
+ * Ratios: every row against the -r REFNAME (default crun) row of its own
+ * group (SETUP/, or the "GROUP/" of a case name), as a ratio of medians and
+ * as the median of per-round ratios (paired); and against the row "floor".
+ *
+ * Every round runs each row once, in a fresh random order (-S SEED
+ * makes it reproducible); the first WARMUP rounds are discarded.  A row whose cycle fails
  * is reported as "NAME: failed: <error>" and not run again; the others go
  * on.  Prints a summary table and a per-step table on stdout.  Exit status:
- * 0 all runtimes completed every round, 1 some runtime failed, 2 bad usage.
+ * 0 all rows completed every round, 1 some row failed, 2 bad usage.
  * This is a measurement tool: it never judges a time.
  */
 #include <errno.h>

@@ -173,8 +173,8 @@ cleanup() {
         left=1
       fi
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-      rmdir "$(dirname "$d")" 2>/dev/null || true  # cell-bench, if no other run uses it
     done
+    rmdir "$mnt$own/cell-bench" "$mnt/cell-bench" 2>/dev/null || true  # if no other run uses it
   done < <(v1_own)
   if [ -d "$out/state" ] && [ -n "$(find "$out/state" -mindepth 2 -print -quit 2>/dev/null)" ]; then
     echo "runtime.bench: left over runtime state under $out/state:" \

@@ -30,6 +30,7 @@ setup_file() {
   mkdir -p "$out"
   runtimes=(cell="$CELL" crun="$(command -v crun)" runc="$(command -v runc)")
   # in the root cgroup, in a subshell: bats itself stays in its leaf
+  rc=0
   (
     echo "$BASHPID" >/sys/fs/cgroup/cgroup.procs || exit 1
     BENCH_TOP=$top
@@ -42,15 +43,14 @@ setup_file() {
     "$top/build/bench/startbench" -R "$out/state" -I vm -f "$out/floor-rootfs" "${setup_args[@]}" \
       -n "${CELL_BENCH_ROUNDS:-10}" -w 1 -t 120 ${CELL_BENCH_SEED:+-S "$CELL_BENCH_SEED"} \
       -o "$out/samples.tsv" -s "$out/summary.tsv" "${runtimes[@]}"
-  ) >"$out/table.body" 2>"$out/err"
-  rc=$?
+  ) >"$out/table.body" 2>"$out/err" || rc=$?
   {
     echo "start matrix on pure cgroup v2 (qemu TCG guest, kernel $(uname -r), $(nproc) cpus): ${CELL_BENCH_ROUNDS:-10} rounds"
     cat "$out/table.body"
     echo
-    [ -s "$out/summary.tsv" ] && awk -F'\t' -v what=run -f "$top/tests/bench/verdicts.awk" "$out/summary.tsv"
-    [ -s "$out/err" ] && sed 's/^/stderr: /' "$out/err"
-    [ -s "$out/summary.tsv" ] && sed 's/^/tsv: /' "$out/summary.tsv"
+    if [ -s "$out/summary.tsv" ]; then awk -F'\t' -v what=run -f "$top/tests/bench/verdicts.awk" "$out/summary.tsv"; fi
+    if [ -s "$out/err" ]; then sed 's/^/stderr: /' "$out/err"; fi
+    if [ -s "$out/summary.tsv" ]; then sed 's/^/tsv: /' "$out/summary.tsv"; fi
   } | sed 's/^/# /' >&3
   [ "$rc" = 0 ]
   # every row measured every round

@@ -40,7 +40,7 @@ if [ "${1:-}" = --inner ]; then
     local r rt f ids
     set +e
     for f in "$st"/pid/*; do
-      [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+      [ -f "$f" ] && { read -r p <"$f" || [ -n "$p" ]; } && kill -9 "$p" 2>/dev/null
     done
     for r in "$@"; do
       rt=$(bench_rt_path "$r")
@@ -52,6 +52,7 @@ if [ "${1:-}" = --inner ]; then
     rm -rf "$dir/pop"
   }
   trap 'stop "$@"' EXIT
+  trap 'exit 130' INT TERM
   # grow RT NAME FROM TO: containers ab-NAME-FROM .. ab-NAME-(TO-1), each with
   # its own bundle dir (config only; shared read-only rootfs) and cgroup
   grow() {
@@ -84,7 +85,9 @@ if [ "${1:-}" = --inner ]; then
     for r in "$@"; do
       n=$(ls "$st/pid" | grep -c "^ab-$r-" || true)
       alive=0
-      for f in "$st"/pid/ab-"$r"-*; do [ -f "$f" ] && [ -d "/proc/$(cat "$f")" ] && alive=$((alive + 1)); done
+      for f in "$st"/pid/ab-"$r"-*; do
+        [ -f "$f" ] && { read -r p <"$f" || [ -n "$p" ]; } && [ -d "/proc/$p" ] && alive=$((alive + 1))
+      done
       echo "$level	$r	$n	$alive" >>"$dir/alive.tsv"
     done
     args=()
@@ -136,8 +139,7 @@ left=0
 leftovers() {
   local r f p found n=0
   for f in "$dir"/state/pid/*; do
-    [ -f "$f" ] || continue
-    p=$(cat "$f")
+    [ -f "$f" ] && { read -r p <"$f" || [ -n "$p" ]; } || continue
     if [ -d "/proc/$p" ] && grep -q "$cg_rel" "/proc/$p/cgroup" 2>/dev/null; then
       kill -9 "$p" 2>/dev/null
       n=$((n + 1))
@@ -159,6 +161,7 @@ leftovers() {
   echo "$left" >"$OUT/accum-leftovers"
 }
 trap leftovers EXIT
+trap 'exit 130' INT TERM
 
 rc=0
 t0=$(date +%s)

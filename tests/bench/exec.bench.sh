@@ -41,6 +41,7 @@ if [ "${1:-}" = --inner ]; then
     done
   }
   trap 'stop "$@"' EXIT
+  trap 'exit 130' INT TERM
   for r in "$@"; do
     rt=$(bench_rt_path "$r")
     "$rt" --root "$st/$r" create --bundle "$dir/bundles/exec-$r" --pid-file "$st/$r.init.pid" "xb-$r" >&2 ||
@@ -118,6 +119,7 @@ leftovers() {
   echo "$left" >"$OUT/exec-leftovers"
 }
 trap leftovers EXIT
+trap 'exit 130' INT TERM
 
 rc=0
 # shellcheck disable=SC2086

@@ -44,7 +44,7 @@ if [ "${1:-}" = --inner ]; then
     done
     for r in "$@"; do
       rt=$(bench_rt_path "$r")
-      ids=$(ls "$dir/pop" 2>/dev/null | grep "^ab-$r-" || true)
+      ids=$(cd "$dir/pop" 2>/dev/null && printf '%s\n' ab-"$r"-* | grep -v '\*$')
       [ -n "$ids" ] || continue
       # two deleters in parallel
       echo "$ids" | xargs -r -P 2 -n 25 sh -c 'rt=$1 root=$2; shift 2; for id; do "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1; done' sh "$rt" "$st/$r"
@@ -83,8 +83,8 @@ if [ "${1:-}" = --inner ]; then
     fi
     # every runtime really has $level containers running
     for r in "$@"; do
-      n=$(ls "$st/pid" | grep -c "^ab-$r-" || true)
-      alive=0
+      n=0 alive=0
+      for f in "$st"/pid/ab-"$r"-*; do [ -f "$f" ] && n=$((n + 1)); done
       for f in "$st"/pid/ab-"$r"-*; do
         [ -f "$f" ] && { read -r p <"$f" || [ -n "$p" ]; } && [ -d "/proc/$p" ] && alive=$((alive + 1))
       done

@@ -105,8 +105,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cell=${CELL:-$top/build/cell}
 runtimes=${BENCH_RUNTIMES:-cell crun runc}
-BENCH_TOP=$top
-export CELL=$cell
+export BENCH_TOP=$top CELL=$cell
 # shellcheck source=bundles.sh
 . "$top/tests/bench/bundles.sh"
 setups=${BENCH_SETUPS:-$BENCH_SETUPS_ALL}

@@ -1,10 +1,15 @@
-# bench.mk - the container start benchmark (tests/bench) and its smoke suite.
+# bench.mk - the benchmarks (tests/bench) and their smoke suite.
 #
-#   make bench-deps            install crun, runc, gnuplot-nox, busybox-static, jq
-#                              (only what is missing; idempotent)
+#   make bench-deps            install crun, runc, gnuplot-nox, busybox-static, jq,
+#                              util-linux (only what is missing; idempotent)
 #   make build/bench/startbench   the C driver that times create/start/wait/delete
-#   make bench                 (top Makefile) runs tests/bench/run.sh; this fragment
-#                              adds the two prerequisites above to it.
+#                              (-B setups) and commands (-c: exec, list, state)
+#   make bench                 (top Makefile) runs tests/bench/run.sh, i.e. every
+#                              tests/bench/*.bench.sh: the start matrix
+#                              (runtime), exec, accumulate, vm (cgroup v2 guest;
+#                              BENCH_VM=0 leaves it out), ...; this fragment adds
+#                              the two prerequisites above to it.
+#   tests/suites/bench-smoke.sh   (make check) each piece once at tiny counts.
 
 BENCH_DEB_PKGS = crun runc gnuplot-nox busybox-static jq util-linux
 

@@ -1,31 +1,42 @@
 #!/bin/bash
-# runtime.bench.sh - container start benchmark: create -> start -> wait ->
-# delete of a /bin/true busybox container with cell, crun and runc on the
-# same bundle, interleaved round-robin, plus the floor
+# runtime.bench.sh - the container start matrix (issue 14): create ->
+# start -> wait -> delete of a /bin/true busybox container with cell, crun
+# and runc in every setup, all interleaved in random order per round, plus
+# the floor
 #   unshare -m -p -u -i -n -C --fork chroot ROOTFS /bin/true
-# Prints a table (median wall ms, p90, median cpu ms, peak RSS, ratios vs
-# crun) and draws OUT/startbench.png.  See tests/bench/README.md.
+# Setups (tests/bench/bundles.sh; the same config for every runtime,
+# ociVersion 1.0.2):
+#   a-spec        the config `cell spec` writes (no cgroupsPath)
+#   b-relcg       the config `crun spec` writes + a relative cgroupsPath
+#   c-podman      tests/fixtures/engine-configs/podman-config-example.json
+#   c-containerd  tests/fixtures/engine-configs/containerd-config-example.json
+# Prints a table (median wall ms, p90, median cpu ms, peak RSS KiB, ratios
+# vs crun of the same setup and vs the floor), the target verdicts
+# (information only), and draws OUT/startbench.png.  See tests/bench/README.md.
 #
 # Environment:
-#   CELL           cell binary (default build/cell); left out if missing
+#   CELL           cell binary (default build/cell)
 #   BENCH_RUNTIMES runtimes to compare (default "cell crun runc")
+#   BENCH_SETUPS   setups (default "a-spec b-relcg c-podman c-containerd")
 #   BENCH_ROUNDS   measured rounds (default 50)   BENCH_WARMUP  discarded (1)
 #   BENCH_OUT      output directory (default build/bench)
 #   BENCH_TIMEOUT  seconds one step may take (default 20)
 #   BENCH_SEED     seed of the per-round random order (default: new each run)
-# Files in OUT: samples.tsv (every cycle), summary.tsv, placement.tsv (where
-# each runtime put its cgroups), table.txt, startbench.png, bundle/.
+# Files in OUT: samples.tsv (every cycle), summary.tsv, matrix.tsv (setup x
+# runtime), placement.tsv (where each runtime put its cgroups per setup),
+# table.txt, startbench.png, bundles/.
 #
 # crun refuses hybrid cgroup hosts, so every runtime runs inside a private
 # mount namespace (unshare -m --propagation private) where
-# /sys/fs/cgroup/unified is unmounted; the host's mounts are never touched.
-# See the --in-private-ns part below for the cgroup namespace.
-# Exit status: 0 when every runtime completed every round, 1 otherwise.
+# /sys/fs/cgroup/unified is unmounted, and a new cgroup namespace, in every
+# setup; the host's mounts are never touched.  See --in-private-ns below.
+# Exit status: 0 when every row completed every round, 1 otherwise.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 self="$top/tests/bench/runtime.bench.sh"
-cg_rel="cell-bench/$$"   # cgroupsPath: relative, so below our own cgroups
+cg_rel="cell-bench/$$"   # parent of the relative cgroupsPaths: below our own cgroups
+idp="sb$$"               # container id prefix: cgroups of setups without a cgroupsPath
 
 # The v1 cgroup directories our cgroupsPath maps to (one per mounted v1
 # hierarchy), i.e. <mountpoint><own path>/$1.
@@ -94,36 +105,23 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cell=${CELL:-$top/build/cell}
 runtimes=${BENCH_RUNTIMES:-cell crun runc}
+export BENCH_TOP=$top CELL=$cell
+# shellcheck source=bundles.sh
+. "$top/tests/bench/bundles.sh"
+setups=${BENCH_SETUPS:-$BENCH_SETUPS_ALL}
 
 make -s -C "$top" bench-deps build/bench/startbench >&2
 
-# Rootfs: the one tests/fixtures/mkrootfs.sh builds, else our own busybox copy.
-if [ -x "$top/tests/fixtures/mkrootfs.sh" ] &&
-   src=$("$top/tests/fixtures/mkrootfs.sh" 2>/dev/null | tail -n1) && [ -x "$src/bin/busybox" ]; then
-  :
-else
-  src="$out/rootfs-src"
-  if [ ! -x "$src/bin/busybox" ]; then
-    rm -rf "$src"
-    mkdir -p "$src"/{bin,proc,sys,dev,tmp,etc,root}
-    cp /bin/busybox "$src/bin/busybox"
-    for a in sh true false; do ln -sf busybox "$src/bin/$a"; done
-  fi
-fi
+# The matrix's bundles (tests/bench/bundles.sh): one per setup, the same for
+# every runtime; rootfs = tests/fixtures/mkrootfs.sh's busybox tree.
+src=$(bench_rootfs "$out")
+mapfile -t setup_args < <(bench_bundles "$out" "$src" "$cg_rel" "$setups")
+[ "${#setup_args[@]}" -gt 0 ] || { echo "runtime.bench: building the bundles failed" >&2; exit 1; }
+rm -rf "$out/bundle"
+floor_rootfs="$out/bundles/floor-rootfs"
+cp -a "$src" "$floor_rootfs"
 
-# Bundle: the config `crun spec` writes, with args ["true"], no terminal and
-# a relative cgroupsPath; the same bundle for every runtime.
-bundle="$out/bundle"
-rm -rf "$bundle"
-mkdir -p "$bundle"
-cp -a "$src" "$bundle/rootfs"
-(cd "$bundle" && crun spec && mv config.json config.crun-spec.json)
-jq --arg cg "$cg_rel" \
-  '.process.args = ["true"] | .process.terminal = false | .linux.cgroupsPath = $cg' \
-  "$bundle/config.crun-spec.json" >"$bundle/config.json"
-rm "$bundle/config.crun-spec.json"
-
-args=(-f "$bundle/rootfs")
+args=(-f "$floor_rootfs")
 for r in $runtimes; do
   case $r in
     cell) args+=("cell=$cell") ;;
@@ -133,24 +131,50 @@ for r in $runtimes; do
   esac
 done
 
-rm -rf "$out/state" "$out/samples.tsv" "$out/summary.tsv" "$out/placement.tsv" "$out/startbench.png"
+rm -rf "$out/state" "$out/samples.tsv" "$out/summary.tsv" "$out/placement.tsv" "$out/startbench.png" \
+  "$out/matrix.tsv"
 mkdir -p "$out/state"
 unified_before=no
 mountpoint -q /sys/fs/cgroup/unified && unified_before=yes
 
+# Our own path in each v1 hierarchy: "<mountpoint> <own path>" lines.
+v1_own() {
+  local mnt opts ctrls path c want ok
+  while read -r mnt opts; do
+    while IFS=: read -r _ ctrls path; do
+      [ -n "$ctrls" ] || continue
+      ok=1
+      IFS=, read -ra want <<<"$ctrls"
+      for c in "${want[@]}"; do [[ ",$opts," == *",$c,"* ]] || { ok=0; break; }; done
+      if [ "$ok" = 1 ]; then echo "$mnt ${path%/}"; break; fi
+    done </proc/self/cgroup
+  done < <(awk '$3 == "cgroup" { print $2, $4 }' /proc/self/mounts)
+}
+
 cleanup() {
-  local d left=0
-  # What the runtimes must have removed: our leaf cgroups and their state.
-  # (also at each hierarchy's root, where a runtime that ignored our cgroup
-  # would have put them)
-  for d in $(v1_cgroup_dirs "$cg_rel") $(awk -v r="$cg_rel" '$3 == "cgroup" { print $2 "/" r }' /proc/self/mounts); do
-    if [ -d "$d" ]; then
-      echo "runtime.bench: left over cgroup $d (removing)" >&2
-      left=1
+  local d mnt own left=0
+  # What the runtimes must have removed: the relative cgroupsPaths below
+  # cell-bench/$$ and the per-container cgroups of the setups without a
+  # cgroupsPath (named after the container ids, $idp-*), below our own
+  # cgroup, and at each hierarchy's root, where a runtime that ignored our
+  # cgroup would have put them.
+  while read -r mnt own; do
+    for d in "$mnt$own/$cg_rel" "$mnt/$cg_rel" "$mnt$own/$idp"-* "$mnt/$idp"-*; do
+      [ -d "$d" ] || continue
+      if [ "$d" = "$mnt$own/$cg_rel" ] || [ "$d" = "$mnt/$cg_rel" ]; then
+        # the shared parent may stay (runtimes do not remove parents); its leaves may not
+        if [ -n "$(find "$d" -mindepth 1 -type d -print -quit)" ]; then
+          echo "runtime.bench: left over cgroups below $d: $(find "$d" -mindepth 1 -type d | tr '\n' ' ')" >&2
+          left=1
+        fi
+      else
+        echo "runtime.bench: left over cgroup $d (removing)" >&2
+        left=1
+      fi
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    fi
-    rmdir "$(dirname "$d")" 2>/dev/null || true  # cell-bench, if no other run uses it
-  done
+    done
+    rmdir "$mnt$own/cell-bench" "$mnt/cell-bench" 2>/dev/null || true  # if no other run uses it
+  done < <(v1_own)
   if [ -d "$out/state" ] && [ -n "$(find "$out/state" -mindepth 2 -print -quit 2>/dev/null)" ]; then
     echo "runtime.bench: left over runtime state under $out/state:" \
       "$(find "$out/state" -mindepth 2 -maxdepth 2 | tr '\n' ' ')" >&2
@@ -165,39 +189,50 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Where each runtime puts the container's cgroups: create in the private
-# namespaces, read the init's /proc/PID/cgroup from here (host view), delete.
-# Every v1 line must read <our own path>/cell-bench/N.
-probe() { # name runtime
-  local name=$1 rt=$2 root="$out/state/probe-$1" pidf="$out/state/probe-$1.pid" id="probe-${cg_rel##*/}"
-  local pid ctrls path own verdict=below bad='' mem=''
-  if ! in_ns_t "$rt" --root "$root" create --bundle "$bundle" --pid-file "$pidf" "$id" \
+# Where each runtime puts the container's cgroups in each setup: create in
+# the private namespaces, read the init's /proc/PID/cgroup from here (host
+# view), delete.  Every v1 line must be <our own path>/<cgroupsPath>, or,
+# without a cgroupsPath, some cgroup strictly below our own path.
+probe() { # setup bundle name runtime
+  local setup=$1 b=$2 name=$3 rt=$4 root="$out/state/probe-$1-$3" pidf="$out/state/probe-$1-$3.pid"
+  local id="$idp-probe-$1-$3" pid ctrls path own verdict=below bad='' mem='' cg
+  cg=$(jq -r '.linux.cgroupsPath // ""' "$b/config.json")
+  if ! in_ns_t "$rt" --root "$root" create --bundle "$b" --pid-file "$pidf" "$id" \
        >/dev/null 2>"$out/state/probe.err"; then
-    printf '%s\tfailed\tcreate: %s\n' "$name" "$(tail -c 400 "$out/state/probe.err" | tr '\n\t' '  ')"
+    printf '%s\t%s\tfailed\tcreate: %s\n' "$setup" "$name" "$(tail -c 400 "$out/state/probe.err" | tr '\n\t' '  ')"
     in_ns_t "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
     return
   fi
   pid=$(cat "$pidf" 2>/dev/null || true)
   if [ -z "$pid" ] || [ ! -r "/proc/$pid/cgroup" ]; then
-    printf '%s\tfailed\tcreate left no live init in pid file %s\n' "$name" "$pidf"
+    printf '%s\t%s\tfailed\tcreate left no live init in pid file %s\n' "$setup" "$name" "$pidf"
     in_ns_t "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
     return
   fi
   while IFS=: read -r _ ctrls path; do
     [ -n "$ctrls" ] || continue
     own=$(awk -F: -v c="$ctrls" '$2 == c { print $3 }' /proc/self/cgroup)
+    own=${own%/}
     [ "$ctrls" = memory ] && mem=$path
-    if [ "$path" != "${own%/}/$cg_rel" ]; then verdict=elsewhere bad+=" $ctrls:$path"; fi
+    if [ -n "$cg" ]; then
+      [ "$path" = "$own/$cg" ] || { verdict=elsewhere bad+=" $ctrls:$path"; }
+    else
+      [[ $path == "$own"/?* ]] || { verdict=elsewhere bad+=" $ctrls:$path"; }
+    fi
   done <"/proc/$pid/cgroup"
-  printf '%s\t%s\tmemory:%s%s\n' "$name" "$verdict" "$mem" "${bad:+ (wrong:$bad)}"
+  printf '%s\t%s\t%s\tmemory:%s%s\n' "$setup" "$name" "$verdict" "$mem" "${bad:+ (wrong:$bad)}"
   in_ns_t "$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 }
-for a in "${args[@]}"; do
-  case $a in *=*) probe "${a%%=*}" "${a#*=}" ;; esac
+for ((k = 1; k < ${#setup_args[@]}; k += 2)); do
+  s=${setup_args[$k]%%=*}
+  for a in "${args[@]}"; do
+    case $a in *=*) probe "$s" "${setup_args[$k]#*=}" "${a%%=*}" "${a#*=}" ;; esac
+  done
 done >"$out/placement.tsv"
+rm -f "$out/state/probe.err"
 
 rc=0
-in_ns "$top/build/bench/startbench" -R "$out/state" -b "$bundle" \
+in_ns "$top/build/bench/startbench" -R "$out/state" -I "$idp" "${setup_args[@]}" \
   -n "${BENCH_ROUNDS:-50}" -w "${BENCH_WARMUP:-1}" -t "${BENCH_TIMEOUT:-20}" \
   -o "$out/samples.tsv" -s "$out/summary.tsv" ${BENCH_SEED:+-S "$BENCH_SEED"} "${args[@]}" \
   >"$out/table.body" || rc=$?
@@ -206,30 +241,47 @@ cleanup
 
 ver() { "$1" --version 2>/dev/null | head -n1 || echo "$1: no version"; }
 {
-  echo "# container start: create -> start -> wait -> delete of /bin/true (busybox rootfs, crun spec config)"
+  echo "# start matrix: create -> start -> wait -> delete of /bin/true (busybox rootfs), setups: $setups"
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ)  kernel $(uname -r)  cpus $(nproc)  load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "# rounds ${BENCH_ROUNDS:-50} interleaved in random order (+${BENCH_WARMUP:-1} warm-up discarded); $(ver crun); $(ver runc); cell: $cell"
-  echo "# floor = unshare -m -p -u -i -n -C --fork chroot rootfs /bin/true; cpu = user+sys of all processes of one cycle;"
-  echo "# peak RSS = largest ru_maxrss of any process in a cycle (runtime or container init)"
+  echo "# rounds ${BENCH_ROUNDS:-50}, all setups x runtimes + floor interleaved in random order (+${BENCH_WARMUP:-1} warm-up discarded)"
+  echo "# $(ver crun); $(ver runc); cell: $cell; ociVersion $BENCH_OCI_VERSION in every config"
+  echo "# a-spec = cell spec (no cgroupsPath); b-relcg = crun spec + relative cgroupsPath; c-* = engine fixture configs"
+  echo "# all in a private mount ns without the unified cgroup2 + a new cgroup ns (see README); floor = unshare -m -p -u -i -n -C --fork chroot rootfs /bin/true"
+  echo "# cpu = user+sys of all processes of one cycle; peak RSS = largest ru_maxrss of any process in a cycle"
   cat "$out/table.body"
   if [ -s "$out/placement.tsv" ]; then
     echo
-    echo "cgroup placement (cgroupsPath \"$cg_rel\", relative):"
-    awk -F'\t' '{ printf "  %-6s %-9s %s\n", $1, $2, $3 }' "$out/placement.tsv"
+    echo "cgroup placement (cgroupsPaths below \"$cg_rel\", relative; without one: below our own cgroup):"
+    awk -F'\t' '{ printf "  %-13s %-6s %-9s %s\n", $1, $2, $3, $4 }' "$out/placement.tsv"
   fi
   if [ -s "$out/summary.tsv" ]; then
-    awk -F'\t' '$1 == "cell" && $13 == "ok" && $7 != "nan" {
-      printf "\ncell median wall / crun median wall = %.2f (target <= 0.70: %s); median of per-round cell/crun = %.2f\n",
-        $7, ($7 <= 0.70 ? "met" : "not met"), $14 }' \
-      "$out/summary.tsv"
+    echo
+    awk -F'\t' -v what=run -f "$top/tests/bench/verdicts.awk" "$out/summary.tsv"
   fi
   [ "$(cat "$out/leftovers")" = 0 ] || echo "WARNING: the run left cgroups or state behind (see stderr)"
 } >"$out/table.txt"
 cat "$out/table.txt"
 
-if [ -s "$out/summary.tsv" ] && command -v gnuplot >/dev/null; then
-  names=$(awk -F'\t' '!/^#/ && $13 == "ok" { printf "%s ", $1 }' "$out/summary.tsv")
-  gnuplot -e "data='$out/summary.tsv'; samples='$out/samples.tsv'; names='$names'; out='$out/startbench.png'; rounds='${BENCH_ROUNDS:-50}'" \
+# matrix.tsv: setup x runtime wall medians (and paired ratios) for the plot
+if [ -s "$out/summary.tsv" ]; then
+  awk -F'\t' -v rts="$runtimes" '
+    !/^#/ && $17 != "-" { seen[$17] = 1; if (!($17 in ord)) { ord[$17] = ++ns; name[ns] = $17 }
+      med[$17, $18] = ($13 == "ok" ? $3 : "nan"); pr[$17, $18] = ($13 == "ok" ? $14 : "nan") }
+    END {
+      nr = split(rts, r, " ")
+      printf "setup"; for (j = 1; j <= nr; j++) printf "\t%s", r[j]; for (j = 1; j <= nr; j++) printf "\t%s/crun", r[j]; print ""
+      for (i = 1; i <= ns; i++) {
+        printf "%s", name[i]
+        for (j = 1; j <= nr; j++) printf "\t%s", ((name[i], r[j]) in med ? med[name[i], r[j]] : "nan")
+        for (j = 1; j <= nr; j++) printf "\t%s", ((name[i], r[j]) in pr ? pr[name[i], r[j]] : "nan")
+        print ""
+      }
+    }' "$out/summary.tsv" >"$out/matrix.tsv"
+fi
+if [ -s "$out/matrix.tsv" ] && command -v gnuplot >/dev/null; then
+  floor=$(awk -F'\t' '$1 == "floor" && $13 == "ok" { print $3 }' "$out/summary.tsv")
+  nrt=$(wc -w <<<"$runtimes")
+  gnuplot -e "data='$out/matrix.tsv'; out='$out/startbench.png'; nrt=$nrt; floor='${floor:-nan}'; rounds='${BENCH_ROUNDS:-50}'" \
     "$top/tests/bench/startbench.gp" && echo "plot: $out/startbench.png"
 fi
 [ "$(cat "$out/leftovers")" = 0 ] || rc=1

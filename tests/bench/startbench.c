@@ -1,8 +1,10 @@
 /* startbench.c - time create -> start -> wait -> delete of an OCI container
- * with several runtimes, interleaved round-robin, on one bundle.
+ * with several runtimes, interleaved in random order, on one bundle or on
+ * several setups; or time arbitrary commands the same way.
  *
- *   startbench -R STATEDIR [-b BUNDLE] [-f ROOTFS] [-n ROUNDS] [-w WARMUP]
- *              [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]
+ *   startbench -R STATEDIR [-b BUNDLE | -B SETUP=BUNDLE ...] [-c CASES]
+ *              [-f ROOTFS] [-I IDPREFIX] [-n ROUNDS] [-w WARMUP] [-t TIMEOUT_S]
+ *              [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]
  *              [NAME=RUNTIME ...]
  *
  * One cycle for a runtime RT named NAME, run by a freshly forked child of
@@ -12,18 +14,28 @@
  *   waitpid(pid in P)    (the init is reparented to the subreaper once
  *                         `create` exits; it must exit with status 0)
  *   RT --root STATEDIR/NAME delete ID
+ * (ID = IDPREFIX-NAME-<driver pid>-<round>, IDPREFIX default "startbench").
+ * With -B (repeatable) every runtime runs in every setup, each with that
+ * setup's bundle: rows "SETUP/NAME", state in STATEDIR/SETUP-NAME.
  * Wall time is CLOCK_MONOTONIC from before create to after delete; CPU time
  * and peak RSS come from getrusage(RUSAGE_CHILDREN) in that fresh child, so
  * they cover exactly the runtime processes and the container init of one
  * cycle.  With -f, a row "floor" times
  *   unshare -m -p -u -i -n -C --fork chroot ROOTFS /bin/true
- * the same way.
+ * the same way.  -c CASES adds command rows, one a line:
+ *   NAME<TAB>WAITFILE<TAB>ARG0 ARG1 ...     (args split on spaces)
+ * timed from spawn to exit, and with a WAITFILE other than "-" until the pid
+ * the command wrote there is gone too (exec --detach --pid-file).
  *
- * Every round runs each runtime once, in a fresh random order (-S SEED
- * makes it reproducible); the first WARMUP rounds are discarded.  A runtime whose cycle fails
+ * Ratios: every row against the -r REFNAME (default crun) row of its own
+ * group (SETUP/, or the "GROUP/" of a case name), as a ratio of medians and
+ * as the median of per-round ratios (paired); and against the row "floor".
+ *
+ * Every round runs each row once, in a fresh random order (-S SEED
+ * makes it reproducible); the first WARMUP rounds are discarded.  A row whose cycle fails
  * is reported as "NAME: failed: <error>" and not run again; the others go
  * on.  Prints a summary table and a per-step table on stdout.  Exit status:
- * 0 all runtimes completed every round, 1 some runtime failed, 2 bad usage.
+ * 0 all rows completed every round, 1 some row failed, 2 bad usage.
  * This is a measurement tool: it never judges a time.
  */
 #include <errno.h>
@@ -49,9 +61,11 @@
 extern char **environ;
 
 #define ERR_LEN 600
-#define MAX_RT 16
+#define MAX_RT 64
+#define MAX_SETUP 8
+#define MAX_ARGS 64
 
-enum kind { KIND_RUNTIME, KIND_FLOOR };
+enum kind { KIND_RUNTIME, KIND_FLOOR, KIND_CMD };
 
 struct sample {
   int ok, round;
@@ -62,9 +76,15 @@ struct sample {
 };
 
 struct runtime {
-  const char *name;
+  const char *name;  /* row name: NAME, or SETUP/NAME with -B, or a -c case */
   const char *path;  /* runtime binary, or the rootfs for the floor */
+  const char *group; /* the setup (-B) or case group (-c "GROUP/NAME"); "" if none */
+  const char *base;  /* NAME without the group: what -r REFNAME matches */
+  const char *bundle;
   enum kind kind;
+  char **argv;           /* KIND_CMD: the command */
+  const char *waitfile;  /* KIND_CMD: wait for the pid in this file to be gone */
+  char tag[128];  /* name with '/' as '-': state dir, pid file, container id */
   char root[PATH_MAX];
   char pidfile[PATH_MAX];
   int failed;
@@ -74,10 +94,10 @@ struct runtime {
 };
 
 static struct {
-  const char *bundle, *statedir, *ref, *samples_path, *summary_path;
+  const char *bundle, *statedir, *ref, *samples_path, *summary_path, *idprefix;
   int rounds, warmup, timeout_ms;
   unsigned long long seed;
-} opt = {NULL, NULL, "crun", NULL, NULL, 30, 1, 20000, 0};
+} opt = {NULL, NULL, "crun", NULL, NULL, "startbench", 30, 1, 20000, 0};
 
 /* xorshift64*: a reproducible order for a given -S seed on any libc. */
 static unsigned long long rng_state;
@@ -241,11 +261,50 @@ static void cycle_floor(struct runtime *rt, struct sample *s) {
   s->ok = 1;
 }
 
+/* Wait until pid (not necessarily our child) is gone; reap it if it was
+ * reparented to us.  0, or -1 with errno (ETIMEDOUT). */
+static int wait_gone(pid_t pid, int timeout_ms) {
+  int pfd = pidfd_open_(pid);
+  if (pfd < 0) return errno == ESRCH ? 0 : -1;
+  struct pollfd p = {.fd = pfd, .events = POLLIN};
+  int r;
+  do r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  close(pfd);
+  if (r == 0) {
+    errno = ETIMEDOUT;
+    return -1;
+  }
+  waitpid(pid, NULL, WNOHANG);
+  return 0;
+}
+
+/* -c case: run the command; with a wait file, then wait for the pid it
+ * names (written by the command, e.g. `exec --detach --pid-file F`) to be
+ * gone, as an engine waiting for the detached process would. */
+static void cycle_cmd(struct runtime *rt, struct sample *s) {
+  if (rt->waitfile) unlink(rt->waitfile);
+  double t0 = now_ms();
+  if (run_cmd(rt->argv, "command", s->err) < 0) return;
+  if (rt->waitfile) {
+    pid_t pid;
+    if (read_pidfile(rt->waitfile, &pid, s->err) < 0) return;
+    if (wait_gone(pid, opt.timeout_ms) < 0) {
+      seterr(s->err, "wait: process %d from %s: %s", (int)pid, rt->waitfile,
+             errno == ETIMEDOUT ? "still running at the timeout" : strerror(errno));
+      kill(pid, SIGKILL);
+      return;
+    }
+  }
+  s->wall_ms = now_ms() - t0;
+  s->ok = 1;
+}
+
 static void cycle_runtime(struct runtime *rt, int round, struct sample *s) {
   char id[128];
-  snprintf(id, sizeof id, "startbench-%s-%d-%d", rt->name, (int)getppid(), round);
+  snprintf(id, sizeof id, "%s-%s-%d-%d", opt.idprefix, rt->tag, (int)getppid(), round);
   char *rtp = (char *)rt->path, *root = rt->root;
-  char *create[] = {rtp, "--root", root, "create", "--bundle", (char *)opt.bundle,
+  char *create[] = {rtp, "--root", root, "create", "--bundle", (char *)rt->bundle,
                     "--pid-file", rt->pidfile, id, NULL};
   char *start[] = {rtp, "--root", root, "start", id, NULL};
   char *del[] = {rtp, "--root", root, "delete", id, NULL};
@@ -321,6 +380,8 @@ static void run_cycle(struct runtime *rt, int round, struct sample *out) {
       seterr(s.err, "prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
     else if (rt->kind == KIND_FLOOR)
       cycle_floor(rt, &s);
+    else if (rt->kind == KIND_CMD)
+      cycle_cmd(rt, &s);
     else
       cycle_runtime(rt, round, &s);
     reap_strays();
@@ -415,47 +476,79 @@ static void compute(const struct runtime *rt, struct stats *st) {
     if (rt->samples[i].maxrss_kb > st->rss_peak) st->rss_peak = rt->samples[i].maxrss_kb;
 }
 
-static void fmt_ratio(char *buf, size_t len, double a, double b) {
-  if (isnan(a) || isnan(b) || b <= 0) snprintf(buf, len, "-");
-  else snprintf(buf, len, "%.2f", a / b);
+
+/* The row rt is compared with: the -r REFNAME row of the same group. */
+static int ref_index(const struct runtime *rts, int nrt, const struct runtime *rt) {
+  for (int i = 0; i < nrt; i++)
+    if (!rts[i].failed && strcmp(rts[i].group, rt->group) == 0 &&
+        strcmp(rts[i].base, opt.ref) == 0)
+      return i;
+  return -1;
+}
+
+static double ratio(double a, double b) {
+  return isnan(a) || isnan(b) || b <= 0 ? NAN : a / b;
+}
+
+static void fmt_num(char *buf, size_t len, double v) {
+  if (isnan(v)) snprintf(buf, len, "-");
+  else snprintf(buf, len, "%.2f", v);
 }
 
 static void report(struct runtime *rts, int nrt) {
-  struct stats st[MAX_RT], *ref = NULL;
-  const struct runtime *refrt = NULL;
+  struct stats st[MAX_RT];
+  int ref[MAX_RT], floor_i = -1, any_group = 0;
   for (int i = 0; i < nrt; i++) {
     compute(&rts[i], &st[i]);
-    if (!rts[i].failed && strcmp(rts[i].name, opt.ref) == 0) {
-      ref = &st[i];
-      refrt = &rts[i];
-    }
+    if (!rts[i].failed && rts[i].kind == KIND_FLOOR) floor_i = i;
+    if (!rts[i].failed && strcmp(rts[i].name, "floor") == 0 && floor_i < 0) floor_i = i;
+    if (rts[i].group[0]) any_group = 1;
   }
-  for (int i = 0; i < nrt; i++) st[i].paired = paired_ratio(&rts[i], refrt);
-  printf("%-10s %5s %12s %12s %11s %13s %10s %10s %10s\n", "runtime", "runs", "wall med ms",
-         "wall p90 ms", "cpu med ms", "peak RSS MiB", "wall/", "cpu/", "paired");
+  double rw[MAX_RT], rc[MAX_RT], fw[MAX_RT], fp[MAX_RT];
+  for (int i = 0; i < nrt; i++) {
+    ref[i] = ref_index(rts, nrt, &rts[i]);
+    const struct stats *r = ref[i] >= 0 ? &st[ref[i]] : NULL;
+    st[i].paired = paired_ratio(&rts[i], ref[i] >= 0 ? &rts[ref[i]] : NULL);
+    rw[i] = ratio(st[i].wall_med, r ? r->wall_med : NAN);
+    rc[i] = ratio(st[i].cpu_med, r ? r->cpu_med : NAN);
+    fw[i] = floor_i >= 0 && i != floor_i ? ratio(st[i].wall_med, st[floor_i].wall_med) : NAN;
+    fp[i] = floor_i >= 0 && i != floor_i ? paired_ratio(&rts[i], &rts[floor_i]) : NAN;
+  }
+  int w = 10;
+  for (int i = 0; i < nrt; i++)
+    if ((int)strlen(rts[i].name) > w) w = (int)strlen(rts[i].name);
   char pw[64];
   snprintf(pw, sizeof pw, "wall/%s", opt.ref);
-  printf("%-10s %5s %12s %12s %11s %13s %10s %10s %10s\n", "", "", "", "", "", "", opt.ref,
-         opt.ref, pw);
+  printf("%-*s %5s %11s %11s %10s %9s %9s %9s %9s %9s %9s\n", w, any_group ? "setup/runtime" : "runtime",
+         "runs", "wall med", "wall p90", "cpu med", "peak RSS", "wall/", "cpu/", "paired", "wall/",
+         "paired");
+  printf("%-*s %5s %11s %11s %10s %9s %9s %9s %9s %9s %9s\n", w, "", "", "ms", "ms", "ms", "KiB",
+         opt.ref, opt.ref, pw, "floor", "wall/flr");
   for (int i = 0; i < nrt; i++) {
     if (rts[i].failed) {
       printf("%s: failed: %s\n", rts[i].name, rts[i].err);
       continue;
     }
-    char rw[32], rc[32], rp[32];
-    fmt_ratio(rw, sizeof rw, st[i].wall_med, ref ? ref->wall_med : NAN);
-    fmt_ratio(rc, sizeof rc, st[i].cpu_med, ref ? ref->cpu_med : NAN);
-    fmt_ratio(rp, sizeof rp, st[i].paired, 1.0);
-    printf("%-10s %5d %12.1f %12.1f %11.1f %13.1f %10s %10s %10s\n", rts[i].name,
-           rts[i].nsamples, st[i].wall_med, st[i].wall_p90, st[i].cpu_med,
-           st[i].rss_peak / 1024.0, rw, rc, rp);
+    char a[32], b[32], c[32], d[32], e[32];
+    fmt_num(a, sizeof a, rw[i]);
+    fmt_num(b, sizeof b, rc[i]);
+    fmt_num(c, sizeof c, st[i].paired);
+    fmt_num(d, sizeof d, fw[i]);
+    fmt_num(e, sizeof e, fp[i]);
+    printf("%-*s %5d %11.2f %11.2f %10.2f %9ld %9s %9s %9s %9s %9s\n", w, rts[i].name,
+           rts[i].nsamples, st[i].wall_med, st[i].wall_p90, st[i].cpu_med, st[i].rss_peak, a, b,
+           c, d, e);
   }
-  printf("\nmedian per step (ms)\n%-10s %9s %9s %9s %9s\n", "runtime", "create", "start",
-         "wait", "delete");
-  for (int i = 0; i < nrt; i++)
-    if (!rts[i].failed && rts[i].kind == KIND_RUNTIME)
-      printf("%-10s %9.1f %9.1f %9.1f %9.1f\n", rts[i].name, st[i].create, st[i].start,
-             st[i].wait, st[i].del);
+  int steps = 0;
+  for (int i = 0; i < nrt; i++) steps |= !rts[i].failed && rts[i].kind == KIND_RUNTIME;
+  if (steps) {
+    printf("\nmedian per step (ms)\n%-*s %9s %9s %9s %9s\n", w, any_group ? "setup/runtime" : "runtime",
+           "create", "start", "wait", "delete");
+    for (int i = 0; i < nrt; i++)
+      if (!rts[i].failed && rts[i].kind == KIND_RUNTIME)
+        printf("%-*s %9.1f %9.1f %9.1f %9.1f\n", w, rts[i].name, st[i].create, st[i].start,
+               st[i].wait, st[i].del);
+  }
 
   if (opt.summary_path) {
     FILE *f = fopen(opt.summary_path, "we");
@@ -466,19 +559,18 @@ static void report(struct runtime *rts, int nrt) {
     }
     fprintf(f, "#name\truns\twall_med_ms\twall_p90_ms\tcpu_med_ms\tpeak_rss_kb\t"
                "wall_ratio\tcpu_ratio\tcreate_ms\tstart_ms\twait_ms\tdelete_ms\tstatus\t"
-               "paired_wall_ratio\n");
+               "paired_wall_ratio\tfloor_ratio\tpaired_floor_ratio\tgroup\truntime\n");
     for (int i = 0; i < nrt; i++) {
+      const char *g = rts[i].group[0] ? rts[i].group : "-";
       if (rts[i].failed) {
-        fprintf(f, "%s\t0\tnan\tnan\tnan\t0\tnan\tnan\tnan\tnan\tnan\tnan\tfailed: %s\tnan\n",
-                rts[i].name, rts[i].err);
+        fprintf(f, "%s\t0\tnan\tnan\tnan\t0\tnan\tnan\tnan\tnan\tnan\tnan\tfailed: %s\tnan\tnan\tnan\t%s\t%s\n",
+                rts[i].name, rts[i].err, g, rts[i].base);
         continue;
       }
-      double rw = ref ? st[i].wall_med / ref->wall_med : NAN;
-      double rc = ref ? st[i].cpu_med / ref->cpu_med : NAN;
-      fprintf(f, "%s\t%d\t%.3f\t%.3f\t%.3f\t%ld\t%.4f\t%.4f\t%.3f\t%.3f\t%.3f\t%.3f\tok\t%.4f\n",
+      fprintf(f, "%s\t%d\t%.3f\t%.3f\t%.3f\t%ld\t%.4f\t%.4f\t%.3f\t%.3f\t%.3f\t%.3f\tok\t%.4f\t%.4f\t%.4f\t%s\t%s\n",
               rts[i].name, rts[i].nsamples, st[i].wall_med, st[i].wall_p90, st[i].cpu_med,
-              st[i].rss_peak, rw, rc, st[i].create, st[i].start, st[i].wait, st[i].del,
-              st[i].paired);
+              st[i].rss_peak, rw[i], rc[i], st[i].create, st[i].start, st[i].wait, st[i].del,
+              st[i].paired, fw[i], fp[i], g, rts[i].base);
     }
     fclose(f);
   }
@@ -486,7 +578,8 @@ static void report(struct runtime *rts, int nrt) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: startbench -R STATEDIR [-b BUNDLE] [-f ROOTFS] [-n ROUNDS] [-w WARMUP]\n"
+          "usage: startbench -R STATEDIR [-b BUNDLE | -B SETUP=BUNDLE ...] [-c CASES] [-f ROOTFS]\n"
+          "                  [-I IDPREFIX] [-n ROUNDS] [-w WARMUP]\n"
           "                  [-t TIMEOUT_S] [-r REFNAME] [-o SAMPLES.tsv] [-s SUMMARY.tsv] [-S SEED]\n"
           "                  [NAME=RUNTIME ...]\n");
 }
@@ -504,15 +597,131 @@ static int parse_int(const char *s, const char *optname, int min, int *out) {
   return 0;
 }
 
+static int valid_name(const char *s) {
+  return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-.") == strlen(s);
+}
+
+/* Fills the per-row paths from tag; 0 or -1 (too many rows). */
+static struct runtime *add_row(struct runtime *rts, int *nrt, const char *group,
+                               const char *base, enum kind kind) {
+  if (*nrt == MAX_RT) {
+    fprintf(stderr, "startbench: at most %d rows (setups x runtimes + cases)\n", MAX_RT);
+    return NULL;
+  }
+  struct runtime *rt = &rts[(*nrt)++];
+  rt->group = group;
+  rt->base = base;
+  rt->kind = kind;
+  if (group[0]) {
+    size_t n = strlen(group) + strlen(base) + 2;
+    char *name = malloc(n);
+    if (!name) return NULL;
+    snprintf(name, n, "%s/%s", group, base);
+    rt->name = name;
+    snprintf(rt->tag, sizeof rt->tag, "%s-%s", group, base);
+  } else {
+    rt->name = base;
+    snprintf(rt->tag, sizeof rt->tag, "%s", base);
+  }
+  snprintf(rt->root, sizeof rt->root, "%s/%s", opt.statedir, rt->tag);
+  snprintf(rt->pidfile, sizeof rt->pidfile, "%s/%s.pid", opt.statedir, rt->tag);
+  return rt;
+}
+
+/* -c FILE: one case a line, "NAME<TAB>WAITFILE<TAB>ARG0 ARG1 ..." (args split
+ * on spaces; WAITFILE "-" for none; NAME "GROUP/BASE" or "BASE"; # comments). */
+static int read_cases(const char *path, struct runtime *rts, int *nrt) {
+  FILE *f = fopen(path, "re");
+  if (!f) {
+    fprintf(stderr, "startbench: -c %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  char line[8192];
+  int lineno = 0;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    line[strcspn(line, "\n")] = 0;
+    if (!line[0] || line[0] == '#') continue;
+    char *name = strdup(line), *wf = strchr(name, '\t'), *args = wf ? strchr(wf + 1, '\t') : NULL;
+    if (!name || !wf || !args) {
+      fprintf(stderr, "startbench: -c %s:%d: expected NAME<TAB>WAITFILE<TAB>COMMAND\n", path, lineno);
+      fclose(f);
+      return -1;
+    }
+    *wf++ = 0;
+    *args++ = 0;
+    char *slash = strchr(name, '/'), *group = "", *base = name;
+    if (slash) {
+      *slash = 0;
+      group = name;
+      base = slash + 1;
+    }
+    if (!valid_name(base) || (slash && !valid_name(group))) {
+      fprintf(stderr, "startbench: -c %s:%d: case name: use [a-z0-9_.-] and one '/'\n", path, lineno);
+      fclose(f);
+      return -1;
+    }
+    struct runtime *rt = add_row(rts, nrt, group, base, KIND_CMD);
+    if (!rt) {
+      fclose(f);
+      return -1;
+    }
+    rt->waitfile = strcmp(wf, "-") ? wf : NULL;
+    rt->argv = calloc(MAX_ARGS + 1, sizeof *rt->argv);
+    int n = 0;
+    for (char *sv, *tok = strtok_r(args, " ", &sv); tok; tok = strtok_r(NULL, " ", &sv)) {
+      if (n == MAX_ARGS || !rt->argv) {
+        fprintf(stderr, "startbench: -c %s:%d: more than %d arguments\n", path, lineno, MAX_ARGS);
+        fclose(f);
+        return -1;
+      }
+      rt->argv[n++] = tok;
+    }
+    if (n == 0 || access(rt->argv[0], X_OK) < 0) {
+      fprintf(stderr, "startbench: -c %s:%d: command '%s' is not an executable path\n", path,
+              lineno, n ? rt->argv[0] : "");
+      fclose(f);
+      return -1;
+    }
+  }
+  fclose(f);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   struct runtime rts[MAX_RT];
-  int nrt = 0, c, t;
-  const char *floor_rootfs = NULL;
+  int nrt = 0, c, t, nsetup = 0;
+  const char *floor_rootfs = NULL, *cases = NULL;
+  const char *setup_name[MAX_SETUP], *setup_bundle[MAX_SETUP];
   memset(rts, 0, sizeof rts);
 
-  while ((c = getopt(argc, argv, "b:R:f:n:w:t:r:o:s:S:h")) != -1) {
+  while ((c = getopt(argc, argv, "b:B:c:I:R:f:n:w:t:r:o:s:S:h")) != -1) {
     switch (c) {
       case 'b': opt.bundle = optarg; break;
+      case 'B': {
+        char *eq = strchr(optarg, '=');
+        if (!eq || eq[1] != '/') {
+          fprintf(stderr, "startbench: -B '%s': expected SETUP=/ABSOLUTE/BUNDLE\n", optarg);
+          return 2;
+        }
+        *eq = 0;
+        if (!valid_name(optarg) || nsetup == MAX_SETUP) {
+          fprintf(stderr, "startbench: -B: setup name '%s': use [a-z0-9_.-], at most %d setups\n",
+                  optarg, MAX_SETUP);
+          return 2;
+        }
+        setup_name[nsetup] = optarg;
+        setup_bundle[nsetup++] = eq + 1;
+        break;
+      }
+      case 'c': cases = optarg; break;
+      case 'I':
+        if (!valid_name(optarg)) {
+          fprintf(stderr, "startbench: -I (container id prefix): use [a-z0-9_.-], got '%s'\n", optarg);
+          return 2;
+        }
+        opt.idprefix = optarg;
+        break;
       case 'R': opt.statedir = optarg; break;
       case 'f': floor_rootfs = optarg; break;
       case 'n': if (parse_int(optarg, "-n (rounds)", 1, &opt.rounds) < 0) return 2; break;
@@ -551,39 +760,37 @@ int main(int argc, char **argv) {
               floor_rootfs);
       return 2;
     }
-    rts[nrt].name = "floor";
-    rts[nrt].path = floor_rootfs;
-    rts[nrt].kind = KIND_FLOOR;
-    nrt++;
+    struct runtime *rt = add_row(rts, &nrt, "", "floor", KIND_FLOOR);
+    rt->path = floor_rootfs;
   }
-  for (int i = optind; i < argc; i++) {
+  if (cases && read_cases(cases, rts, &nrt) < 0) return 2;
+  int first = optind;
+  for (int i = first; i < argc; i++) {
     char *eq = strchr(argv[i], '=');
     if (!eq || eq == argv[i] || !eq[1]) {
       fprintf(stderr, "startbench: runtime argument '%s': expected NAME=PATH\n", argv[i]);
       return 2;
     }
-    if (nrt == MAX_RT) {
-      fprintf(stderr, "startbench: at most %d runtimes\n", MAX_RT);
-      return 2;
-    }
     *eq = 0;
-    struct runtime *rt = &rts[nrt++];
-    rt->name = argv[i];
-    rt->path = eq + 1;
-    rt->kind = KIND_RUNTIME;
-    if (strspn(rt->name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(rt->name)) {
-      fprintf(stderr, "startbench: runtime name '%s': use [a-z0-9_-] only\n", rt->name);
+    if (strspn(argv[i], "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(argv[i])) {
+      fprintf(stderr, "startbench: runtime name '%s': use [a-z0-9_-] only\n", argv[i]);
       return 2;
     }
-    if (access(rt->path, X_OK) < 0) {
-      rt->failed = 1;
-      seterr(rt->err, "%s: %s", rt->path, strerror(errno));
-    }
-    snprintf(rt->root, sizeof rt->root, "%s/%s", opt.statedir, rt->name);
-    snprintf(rt->pidfile, sizeof rt->pidfile, "%s/%s.pid", opt.statedir, rt->name);
-    if (!opt.bundle || opt.bundle[0] != '/') {
-      fprintf(stderr, "startbench: -b BUNDLE: an absolute bundle directory is required\n");
-      return 2;
+  }
+  if (argc > first && nsetup == 0 && (!opt.bundle || opt.bundle[0] != '/')) {
+    fprintf(stderr, "startbench: -b BUNDLE: an absolute bundle directory is required\n");
+    return 2;
+  }
+  for (int k = 0; k < (nsetup ? nsetup : 1); k++) {
+    for (int i = first; i < argc; i++) {
+      struct runtime *rt = add_row(rts, &nrt, nsetup ? setup_name[k] : "", argv[i], KIND_RUNTIME);
+      if (!rt) return 2;
+      rt->path = argv[i] + strlen(argv[i]) + 1;
+      rt->bundle = nsetup ? setup_bundle[k] : opt.bundle;
+      if (access(rt->path, X_OK) < 0) {
+        rt->failed = 1;
+        seterr(rt->err, "%s: %s", rt->path, strerror(errno));
+      }
     }
   }
   if (nrt == 0) {

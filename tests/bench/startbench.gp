@@ -1,14 +1,19 @@
-# startbench.gp - plot what startbench writes (summary.tsv, samples.tsv).
-#   gnuplot -e "data='build/bench/summary.tsv'; samples='build/bench/samples.tsv'; names='floor cell crun runc'; out='build/bench/startbench.png'; rounds='50'" startbench.gp
-# Columns: 1 name, 2 runs, 3 wall median, 4 wall p90, 5 cpu median,
-# 6 peak RSS KiB, 7 wall ratio vs crun, 8 cpu ratio, ..., 13 status.
-# Failed runtimes have "nan" values and show as an empty slot.
+# startbench.gp - plot the start matrix that runtime.bench.sh writes
+# (matrix.tsv: setup, one wall-median column per runtime, then one paired
+# wall/crun column per runtime; a header line).
+#   gnuplot -e "data='build/bench/matrix.tsv'; out='build/bench/startbench.png'; nrt=3; floor='3.9'; rounds='50'" startbench.gp
+# Left: grouped bars by setup, one bar per runtime (median wall ms of
+# create -> start -> wait -> delete), the floor as a dashed line.  Right: the
+# paired wall ratio vs crun per setup, with the 0.6 target line.
+# Failed cells are "nan" and show as an empty slot.
 if (!exists("rounds")) rounds = "?"
+if (!exists("floor")) floor = "nan"
 set terminal pngcairo size 1500,560 font "sans,11"
 set output out
 set datafile separator "\t"
 set datafile missing "nan"
-set multiplot layout 1,3 title sprintf("container start: create -> start -> wait -> delete of /bin/true (medians of %s interleaved rounds)", rounds)
+set key autotitle columnheader
+set multiplot layout 1,2 title sprintf("container start matrix: create -> start -> wait -> delete of /bin/true (medians of %s interleaved rounds)", rounds)
 
 set style data histograms
 set style histogram clustered gap 1
@@ -17,38 +22,19 @@ set boxwidth 0.9
 set key top left
 set grid ytics
 set yrange [0:*]
-set offsets 0, 0, graph 0.08, 0
-set ylabel "milliseconds"
-set title "time per container (label: wall median / crun's)"
-plot data using 3:xtic(1) title "wall median" lc rgb "#3070b0", \
-     '' using 4 title "wall p90" lc rgb "#90b8e0", \
-     '' using 5 title "cpu median" lc rgb "#e08030", \
-     '' using ($0-0.3):($4):(sprintf("%.2fx", $7)) with labels offset 0,0.8 notitle
+set offsets 0, 0, graph 0.1, 0
+set ylabel "milliseconds (median wall)"
+fl = floor + 0
+set title sprintf("wall median per setup and runtime (dashed: floor %s ms)", floor)
+if (floor eq "nan") {
+  plot for [i=2:1+nrt] data using i:xtic(1)
+} else {
+  plot for [i=2:1+nrt] data using i:xtic(1), fl with lines dt 2 lw 2 lc rgb "black" title "floor"
+}
 
-set title "every cycle: fraction of cycles done within x ms"
-set style data lines
-set xlabel "wall ms per container (log scale)"
-set ylabel "fraction of cycles"
-set logscale x
-set xrange [*:*]
-set yrange [0:1.02]
-set offsets 0, 0, 0, 0
-set key top left
-set datafile separator "\t"
-# one runtime's wall times (column 3) at a time: gnuplot smooths each
-# contiguous block separately, so the rows must not be interleaved
-sel(n) = sprintf("< awk -F'\t' -v n='%s' '$2 == n { print $3 }' '%s'", n, samples)
-plot for [n in names] sel(n) using 1:(1.0) smooth cnormal lw 2 title n
-unset logscale x
-unset xlabel
-set xrange [*:*]
-set yrange [0:*]
-set offsets 0, 0, graph 0.08, 0
-set style data histograms
-
-set title "peak RSS of any process in a cycle"
-set ylabel "MiB"
-set key off
-plot data using ($6/1024):xtic(1) lc rgb "#60a060", \
-     '' using ($0):($6/1024):(sprintf("%.1f", $6/1024)) with labels offset 0,0.8 notitle
+set title "paired wall ratio vs crun (median of per-round ratios); target <= 0.6"
+set ylabel "x crun"
+plot for [i=2+nrt:1+2*nrt] data using i:xtic(1), \
+     0.6 with lines dt 2 lw 2 lc rgb "red" title "target 0.6", \
+     1.0 with lines dt 3 lw 1 lc rgb "gray" title "crun"
 unset multiplot

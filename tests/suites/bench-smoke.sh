@@ -181,65 +181,206 @@ else
   notok "a container that does not exit hits the step timeout instead of hanging" "rc=$rc" "$(cat "$tmp/o4")"
 fi
 
-# ---- the real thing, once per runtime, through runtime.bench.sh --------
+# ---- -B setups and -c command cases, against fakes ----------------------
+"$sb" -R "$tmp/st7" -B "bad" fake="$fake" >"$tmp/o7" 2>"$tmp/e7"; rc=$?
+if [ "$rc" = 2 ] && grep -q -- "-B 'bad': expected SETUP=/ABSOLUTE/BUNDLE" "$tmp/e7"; then
+  ok "startbench rejects a -B without SETUP=/BUNDLE naming the option"
+else
+  notok "startbench rejects a -B without SETUP=/BUNDLE naming the option" "rc=$rc" "$(cat "$tmp/e7")"
+fi
+mkdir -p "$tmp/b1" "$tmp/b2"
+"$sb" -R "$tmp/st8" -B "one=$tmp/b1" -B "two=$tmp/b2" -n 2 -w 0 -r ref -s "$tmp/u8.tsv" \
+  fake="$fake" ref="$fake" >"$tmp/o8" 2>&1; rc=$?
+rows=$(awk -F'\t' '!/^#/ && $13 == "ok" && $2 == 2 { printf "%s:%s:%s ", $1, $17, $18 }' "$tmp/u8.tsv")
+if [ "$rc" = 0 ] && [ "$rows" = "one/fake:one:fake one/ref:one:ref two/fake:two:fake two/ref:two:ref " ] &&
+   grep -q "^create --bundle $tmp/b1 " "$tmp/st8/one-fake.calls" && grep -q "^create --bundle $tmp/b2 " "$tmp/st8/two-ref.calls" &&
+   [ "$(col "$tmp/u8.tsv" two/ref 14)" = 1.0000 ]; then
+  ok "-B runs every runtime in every setup with that setup's bundle, rows SETUP/NAME, ratios within the setup"
+else
+  notok "-B runs every runtime in every setup with that setup's bundle" "rc=$rc rows=$rows" "$(cat "$tmp/o8")"
+fi
+# a command that leaves a detached process behind (as exec --detach does):
+# the case is timed until the pid it wrote is gone
+cat >"$tmp/detach.sh" <<'DET'
+#!/bin/bash
+sleep 0.3 </dev/null >/dev/null 2>&1 &
+echo $! >"$1"
+DET
+chmod +x "$tmp/detach.sh"
+printf 'det/a\t%s\t%s %s\nquick/a\t-\t/bin/true\nfloor\t-\t/bin/true\n' "$tmp/det.pid" "$tmp/detach.sh" "$tmp/det.pid" >"$tmp/cases"
+"$sb" -R "$tmp/st9" -c "$tmp/cases" -n 2 -w 0 -s "$tmp/u9.tsv" >"$tmp/o9" 2>&1; rc=$?
+dw=$(col "$tmp/u9.tsv" det/a 3)
+if [ "$rc" = 0 ] && awk -v w="$dw" 'BEGIN { exit !(w >= 280) }' && [ "$(col "$tmp/u9.tsv" quick/a 13)" = ok ] &&
+   [ "$(col "$tmp/u9.tsv" det/a 15)" != nan ]; then
+  ok "-c times commands; with a wait file until the pid written there is gone (${dw} ms >= 300 ms sleep); ratio vs the floor row"
+else
+  notok "-c times commands, waiting for the pid in the wait file" "rc=$rc det wall=$dw" "$(cat "$tmp/o9")"
+fi
+printf 'det/a /bin/true\n' >"$tmp/cases2"
+"$sb" -R "$tmp/st10" -c "$tmp/cases2" >"$tmp/o10" 2>&1; rc=$?
+if [ "$rc" = 2 ] && grep -q "cases2:1: expected NAME<TAB>WAITFILE<TAB>COMMAND" "$tmp/o10"; then
+  ok "-c rejects a malformed case line naming file and line"
+else
+  notok "-c rejects a malformed case line naming file and line" "rc=$rc" "$(cat "$tmp/o10")"
+fi
+
+own_paths() { awk -F: '$2 != "" { print $3 }' /proc/self/cgroup | sort -u; }
+# cgroups (in any v1 hierarchy, below our own path or at the root) under $1
+cg_left() {
+  local mnt p d
+  while read -r mnt; do
+    for p in $(own_paths) /; do
+      for d in $mnt${p%/}/$1; do  # (unquoted: $1 may be a glob)
+        [ -e "$d" ] && find "$d" -type d
+      done
+    done
+  done < <(awk '$3 == "cgroup" { print $2 }' /proc/self/mounts) | sort -u
+}
+# processes whose cgroup path contains $1
+procs_in() { grep -l -- "$1" /proc/[0-9]*/cgroup 2>/dev/null | grep -v "/proc/$$/" | cut -d/ -f3 | tr '\n' ' '; }
+mounts_of() { grep -F -- "$1" /proc/self/mountinfo | awk '{ print $5 }' | tr '\n' ' '; }
+
+# ---- the start matrix, once per setup x runtime, through runtime.bench.sh
 unified_before=no
 mountpoint -q /sys/fs/cgroup/unified && unified_before=yes
 out=$top/build/bench-smoke
 BENCH_ROUNDS=1 BENCH_WARMUP=0 BENCH_OUT=$out CELL=$CELL bash tests/bench/runtime.bench.sh \
   >"$tmp/bench.out" 2>"$tmp/bench.err"; rc=$?
 if [ "$rc" = 0 ]; then
-  ok "runtime.bench.sh completes one round of floor, cell, crun and runc"
+  ok "runtime.bench.sh completes one round of the floor and every setup x runtime"
 else
-  notok "runtime.bench.sh completes one round of floor, cell, crun and runc" "rc=$rc" \
+  notok "runtime.bench.sh completes one round of the floor and every setup x runtime" "rc=$rc" \
     "$(cat "$tmp/bench.out" "$tmp/bench.err" | tail -25)"
 fi
-for r in floor cell crun runc; do
+setups="a-spec b-relcg c-podman c-containerd"
+for r in floor $(for s in $setups; do printf '%s/cell %s/crun %s/runc ' "$s" "$s" "$s"; done); do
   st=$(col "$out/summary.tsv" "$r" 13 2>/dev/null)
   runs=$(col "$out/summary.tsv" "$r" 2 2>/dev/null)
   wall=$(col "$out/summary.tsv" "$r" 3 2>/dev/null)
   rss=$(col "$out/summary.tsv" "$r" 6 2>/dev/null)
-  if [ "$st" = ok ] && [ "$runs" = 1 ] && awk -v w="$wall" -v m="$rss" 'BEGIN { exit !(w > 0 && m > 0) }'; then
-    ok "$r: one /bin/true container measured (wall $wall ms, peak RSS $rss KiB)"
+  fr=$(col "$out/summary.tsv" "$r" 15 2>/dev/null); [ "$fr" != nan ] || fr=
+  if [ "$st" = ok ] && [ "$runs" = 1 ] && grep -q "^${r//\//\\/} " "$out/table.txt" 2>/dev/null &&
+     awk -v w="$wall" -v m="$rss" -v f="$fr" -v r="$r" 'BEGIN { exit !(w > 0 && m > 0 && (r == "floor" || f > 0)) }'; then
+    ok "$r: one /bin/true container measured, in the table (wall $wall ms, peak RSS $rss KiB${fr:+, ${fr}x floor})"
   else
-    notok "$r: one /bin/true container measured" "status: ${st:-no row}" "runs=$runs wall=$wall rss=$rss"
-  fi
-  if grep -q "^$r " "$out/table.txt" 2>/dev/null; then ok "$r: has a row in the table"
-  else notok "$r: has a row in the table" "$(cat "$out/table.txt" 2>/dev/null)"; fi
-done
-for r in cell crun runc; do
-  line=$(awk -F'\t' -v r="$r" '$1 == r' "$out/placement.tsv" 2>/dev/null)
-  own=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
-  rel=$(jq -r .linux.cgroupsPath "$out/bundle/config.json" 2>/dev/null)
-  if [ "$(echo "$line" | cut -f2)" = below ] &&
-     [ "$(echo "$line" | cut -f3)" = "memory:${own%/}/$rel" ]; then
-    ok "$r: relative cgroupsPath $rel lands below our own cgroup in every hierarchy"
-  else
-    notok "$r: relative cgroupsPath lands below our own cgroup in every hierarchy" "${line:-no probe row}"
+    notok "$r: one /bin/true container measured, in the table" "status: ${st:-no row}" "runs=$runs wall=$wall rss=$rss floor ratio=$fr"
   fi
 done
-rel=$(jq -r .linux.cgroupsPath "$out/bundle/config.json" 2>/dev/null)
-left=
-if [ -n "$rel" ] && [ "$rel" != null ]; then
-  while read -r mnt; do
-    for p in $(awk -F: '$2 != "" { print $3 }' /proc/self/cgroup | sort -u) /; do
-      [ -e "$mnt${p%/}/$rel" ] && left+=" $mnt${p%/}/$rel"
-    done
-  done < <(awk '$3 == "cgroup" { print $2 }' /proc/self/mounts)
-fi
-if [ -n "$rel" ] && [ "$rel" != null ] && [ -z "$left" ] && [ "$(cat "$out/leftovers" 2>/dev/null)" = 0 ] &&
-   [ ! -e "$out/state" ]; then
-  ok "no cgroup ($rel) or runtime state is left behind"
+# every config: ociVersion 1.0.2, args true, no terminal; placement below our own cgroup
+cfg_ok=1 why=
+for s in $setups; do
+  c=$out/bundles/$s/config.json
+  [ "$(jq -r '[.ociVersion, (.process.args | join(" ")), (.process.terminal // false)] | join(",")' "$c" 2>/dev/null)" = "1.0.2,true,false" ] ||
+    { cfg_ok=0; why+=" $s: $(jq -c '[.ociVersion, .process.args, .process.terminal]' "$c" 2>&1)"; }
+  grep -qE '@[A-Z_]+@' "$c" && { cfg_ok=0; why+=" $s: placeholder left"; }
+done
+[ "$(jq -r '.linux.cgroupsPath // "none"' "$out/bundles/a-spec/config.json" 2>/dev/null)" = none ] || { cfg_ok=0; why+=" a-spec has a cgroupsPath"; }
+if [ "$cfg_ok" = 1 ]; then ok "the setups' configs: ociVersion 1.0.2, args true, no terminal, no placeholder; a-spec without cgroupsPath"
+else notok "the setups' configs" "$why"; fi
+for s in $setups; do
+  for r in cell crun runc; do
+    line=$(awk -F'\t' -v s="$s" -v r="$r" '$1 == s && $2 == r' "$out/placement.tsv" 2>/dev/null)
+    own=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+    rel=$(jq -r '.linux.cgroupsPath // ""' "$out/bundles/$s/config.json" 2>/dev/null)
+    want="memory:${own%/}/$rel"
+    if [ "$(echo "$line" | cut -f3)" = below ] &&
+       { [ -n "$rel" ] && [ "$(echo "$line" | cut -f4)" = "$want" ] ||
+         [ -z "$rel" ] && [[ $(echo "$line" | cut -f4) == "memory:${own%/}/"?* ]]; }; then
+      ok "$s/$r: the container's cgroups land below our own cgroup in every hierarchy"
+    else
+      notok "$s/$r: the container's cgroups land below our own cgroup in every hierarchy" "${line:-no probe row}" "want $want"
+    fi
+  done
+done
+rel=$(jq -r .linux.cgroupsPath "$out/bundles/b-relcg/config.json" 2>/dev/null)
+pid=${rel#cell-bench/}; pid=${pid%%/*}
+left=$(cg_left "cell-bench/$pid"; cg_left "sb$pid-*")
+procs=$(procs_in "sb$pid-"; procs_in "cell-bench/$pid/")
+if [[ $pid =~ ^[0-9]+$ ]] && [ -z "$left$procs" ] && [ "$(cat "$out/leftovers" 2>/dev/null)" = 0 ] &&
+   [ ! -e "$out/state" ] && [ -z "$(mounts_of "$out/")" ]; then
+  ok "no cgroup (cell-bench/$pid, sb$pid-*), process, mount or runtime state is left behind"
 else
-  notok "no cgroup or runtime state is left behind" "cgroupsPath=$rel left:$left" "$(cat "$tmp/bench.err")"
+  notok "no cgroup, process, mount or runtime state is left behind" "pid=$pid left:$left procs:$procs mounts:$(mounts_of "$out/")" "$(cat "$tmp/bench.err")"
 fi
 if [ "$unified_before" = no ] || mountpoint -q /sys/fs/cgroup/unified; then
   ok "the host's /sys/fs/cgroup/unified is still mounted"
 else
   notok "the host's /sys/fs/cgroup/unified is still mounted"
 fi
-if [ "$(head -c 4 "$out/startbench.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e47 ]; then
-  ok "gnuplot drew $out/startbench.png"
+if [ "$(head -c 4 "$out/startbench.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e47 ] &&
+   [ "$(awk 'NR > 1' "$out/matrix.tsv" | cut -f1 | tr '\n' ' ')" = "$setups " ]; then
+  ok "gnuplot drew $out/startbench.png from matrix.tsv (one group per setup)"
 else
-  notok "gnuplot drew $out/startbench.png" "$(tail -3 "$tmp/bench.err")"
+  notok "gnuplot drew $out/startbench.png from matrix.tsv" "$(tail -3 "$tmp/bench.err")" "$(cat "$out/matrix.tsv" 2>/dev/null)"
+fi
+if grep -q '^target a-spec .*x crun.*x floor.*peak RSS' "$out/table.txt" && [ "$(grep -c '^target ' "$out/table.txt")" = 4 ]; then
+  ok "the table ends with a target line per setup (information only)"
+else
+  notok "the table ends with a target line per setup" "$(tail -8 "$out/table.txt" 2>/dev/null)"
+fi
+
+# ---- exec latency, one round -------------------------------------------
+BENCH_ROUNDS=1 BENCH_WARMUP=0 BENCH_OUT=$out CELL=$CELL bash tests/bench/exec.bench.sh \
+  >"$tmp/exec.out" 2>"$tmp/exec.err"; rc=$?
+if [ "$rc" = 0 ]; then ok "exec.bench.sh completes one round of every case"
+else notok "exec.bench.sh completes one round of every case" "rc=$rc" "$(cat "$tmp/exec.out" "$tmp/exec.err" | tail -25)"; fi
+bad=
+for r in floor proc/cell proc/crun proc/runc args/cell args/crun args/runc detach/cell detach/crun detach/runc; do
+  [ "$(col "$out/exec-summary.tsv" "$r" 13 2>/dev/null)" = ok ] && [ "$(col "$out/exec-summary.tsv" "$r" 2)" = 1 ] &&
+    grep -q "^${r//\//\\/} " "$out/exec-table.txt" || bad+=" $r"
+done
+if [ -z "$bad" ] && [ "$(grep -c '^target ' "$out/exec-table.txt")" = 3 ]; then
+  ok "exec: every mode x runtime and the nsenter floor measured, one target line per mode"
+else
+  notok "exec: every mode x runtime and the nsenter floor measured" "missing/failed:$bad" "$(cat "$out/exec-table.txt" 2>/dev/null)"
+fi
+if [ "$(jq -c .args "$out/exec/process.json" 2>/dev/null)" = '["true"]' ] &&
+   [ "$(jq -c 'del(.args)' "$out/exec/process.json")" = "$(jq -c 'del(.args)' tests/fixtures/engine-configs/containerd-exec-process.json)" ]; then
+  ok "exec: process.json is containerd's exec process with args [\"true\"] and nothing else changed"
+else
+  notok "exec: process.json is containerd's exec process with args true" "$(cat "$out/exec/process.json" 2>/dev/null)"
+fi
+rel=$(jq -r .linux.cgroupsPath "$out/exec/bundles/exec-cell/config.json" 2>/dev/null)
+xg=${rel%/*}
+left=$(cg_left "$xg")
+procs=$(procs_in "$xg/")
+if [[ $xg == cell-bench/x* ]] && [ -z "$left$procs" ] && [ "$(cat "$out/exec-leftovers" 2>/dev/null)" = 0 ] &&
+   [ ! -e "$out/exec/state" ] && [ -z "$(mounts_of "$out/exec/")" ]; then
+  ok "exec: no sleeping container, cgroup ($xg), mount or state is left behind"
+else
+  notok "exec: no sleeping container, cgroup, mount or state is left behind" "cg=$xg left:$left procs:$procs" "$(cat "$tmp/exec.err")"
+fi
+
+# ---- accumulation, with 3 live containers instead of 1000 ---------------
+BENCH_ACCUM_LEVELS="0 3" BENCH_ACCUM_ROUNDS=1 BENCH_ACCUM_OPS_ROUNDS=1 BENCH_OUT=$out CELL=$CELL \
+  bash tests/bench/accumulate.bench.sh >"$tmp/acc.out" 2>"$tmp/acc.err"; rc=$?
+if [ "$rc" = 0 ]; then ok "accumulate.bench.sh completes levels 0 and 3"
+else notok "accumulate.bench.sh completes levels 0 and 3" "rc=$rc" "$(cat "$tmp/acc.out" "$tmp/acc.err" | tail -25)"; fi
+bad=
+for l in 0 3; do
+  for r in cell crun runc; do
+    awk -F'\t' -v l="$l" -v r="$r" '$1 == l && $2 == r && $14 == "ok" && $3 == 1 && $10 > 0 { f = 1 } END { exit !f }' \
+      "$out/accum-summary.tsv" 2>/dev/null || bad+=" $r@$l"
+  done
+done
+for r in list/cell state/cell list/crun state/crun list/runc state/runc; do
+  awk -F'\t' -v r="$r" '$1 == 3 && $2 == r && $14 == "ok" { f = 1 } END { exit !f }' "$out/accum-ops-summary.tsv" 2>/dev/null ||
+    bad+=" $r@3"
+done
+alive=$(awk -F'\t' '$1 == 3 { printf "%s=%s/%s ", $2, $3, $4 }' "$out/accum/alive.tsv" 2>/dev/null)
+if [ -z "$bad" ] && [ "$alive" = "cell=3/3 crun=3/3 runc=3/3 " ] && [ "$(grep -c '^target ' "$out/accum-table.txt")" = 3 ]; then
+  ok "accumulate: one more container timed at 0 and 3 live ($alive), list and state at 3, a create ratio per runtime"
+else
+  notok "accumulate: every level x runtime measured" "missing/failed:$bad alive: $alive" "$(cat "$out/accum-table.txt" 2>/dev/null)"
+fi
+rel=$(jq -r .linux.cgroupsPath "$out/accum/pop.json" 2>/dev/null)
+ag=${rel%%/pop/*}
+left=$(cg_left "$ag")
+procs=$(procs_in "$ag/")
+if [[ $ag == cell-bench/a* ]] && [ -z "$left$procs" ] && [ "$(cat "$out/accum-leftovers" 2>/dev/null)" = 0 ] &&
+   [ ! -e "$out/accum/state" ] && [ ! -e "$out/accum/pop" ] && [ -z "$(mounts_of "$out/accum/")" ]; then
+  ok "accumulate: every container killed and deleted: no process, cgroup ($ag), mount or state left"
+else
+  notok "accumulate: every container killed and deleted" "cg=$ag left:$left procs:$procs" "$(cat "$tmp/acc.err")"
 fi
 echo "1..$n"

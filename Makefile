@@ -53,7 +53,7 @@ $(BUILD)/version.h: FORCE
 	@printf '#define CELL_VERSION "%s"\n#define CELL_COMMIT "%s"\n' "$$(cat VERSION)" "$(CELL_COMMIT)" >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 VERSIONED_OBJS := $(BUILD)/obj/cmd/cell/main.o $(BUILD)/obj/cmd/cell/features.o $(BUILD)/obj/cmd/cellfs/main.o \
-                  $(BUILD)/obj/cmd/cellctl/main.o
+                  $(BUILD)/obj/cmd/cellctl/main.o $(BUILD)/obj/runtime/seccomp_cache.o
 $(VERSIONED_OBJS): $(BUILD)/version.h
 $(VERSIONED_OBJS): CFLAGS += -include $(BUILD)/version.h
 FORCE:

@@ -33,6 +33,7 @@
 #include "runtime/mounts.h"
 #include "runtime/procattr.h"
 #include "runtime/cell_seccomp.h"
+#include "runtime/seccomp_cache.h"
 #include "runtime/spec.h"
 #include "lib/sync.h"
 
@@ -396,7 +397,7 @@ static int prepare(const struct cell_create_opts *o, struct prepared *p, struct 
     p->has_caps = true;
   }
   if (cell_procattr_prepare(s->process, s->linux_obj, &p->pa, err) < 0) return -1;
-  if (cell_seccomp_build(s->seccomp, &p->seccomp, err) < 0) return -1;
+  if (cell_seccomp_build_cached(s->seccomp, o->root, &p->seccomp, err) < 0) return -1;
   if (s->hooks && cell_hooks_validate(s->hooks, err) < 0) return -1;
   if (!cell_spec_has_ns(s, CLONE_NEWNS)) {
     /* Runs in the runtime's mount namespace, chrooted, as runc and crun do;

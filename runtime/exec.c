@@ -26,6 +26,7 @@
 #include "runtime/mounts.h"
 #include "runtime/procattr.h"
 #include "runtime/cell_seccomp.h"
+#include "runtime/seccomp_cache.h"
 #include "runtime/spec.h"
 #include "lib/sync.h"
 
@@ -309,7 +310,7 @@ static int exec_prepare(struct exec_ctx *x, struct cell_err *err) {
   }
   if (cell_procattr_prepare(x->proc, linux_obj, &x->pa, err) < 0) return -1;
   x->pa_ok = true;
-  if (cell_seccomp_build(cJSON_GetObjectItem(linux_obj, "seccomp"), &x->sc, err) < 0) return -1;
+  if (cell_seccomp_build_cached(cJSON_GetObjectItem(linux_obj, "seccomp"), o->root, &x->sc, err) < 0) return -1;
   x->tty = cJSON_IsTrue(cJSON_GetObjectItem(x->proc, "terminal"));
   if (x->tty && !o->console_socket && o->detach)
     return cell_error(err, 0, "cannot allocate tty if cell will detach without setting console socket");

@@ -341,6 +341,25 @@ static int export_bpf(scmp_filter_ctx ctx, struct cell_seccomp *s, struct cell_e
   return 0;
 }
 
+/* listenerPath and listenerMetadata into s */
+static int parse_listener(const cJSON *sc, struct cell_seccomp *s, struct cell_err *err) {
+  const char *lp, *lm;
+  if (get_opt_string(sc, "listenerPath", FIELD, &lp, err) < 0) return -1;
+  if (get_opt_string(sc, "listenerMetadata", FIELD, &lm, err) < 0) return -1;
+  if (lp && !*lp) return cell_error(err, 0, FIELD ".listenerPath: must not be empty");
+  if (lp && strlen(lp) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+    return cell_error(err, 0, FIELD ".listenerPath: \"%s\" is longer than %zu bytes", lp,
+                      sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+  if (lm && !lp)
+    return cell_error(err, 0, FIELD ".listenerMetadata: must not be set without "
+                      "listenerPath");
+  if (lp && !(s->listener_path = strdup(lp)))
+    return cell_error(err, ENOMEM, FIELD ".listenerPath");
+  if (lm && !(s->listener_metadata = strdup(lm)))
+    return cell_error(err, ENOMEM, FIELD ".listenerMetadata");
+  return 0;
+}
+
 static int build_ctx(const cJSON *sc, struct cell_seccomp *s, scmp_filter_ctx *ctxp,
                      struct cell_err *err) {
   uint32_t def;
@@ -372,21 +391,7 @@ static int build_ctx(const cJSON *sc, struct cell_seccomp *s, scmp_filter_ctx *c
     }
   }
 
-  /* listener */
-  const char *lp, *lm;
-  if (get_opt_string(sc, "listenerPath", FIELD, &lp, err) < 0) return -1;
-  if (get_opt_string(sc, "listenerMetadata", FIELD, &lm, err) < 0) return -1;
-  if (lp && !*lp) return cell_error(err, 0, FIELD ".listenerPath: must not be empty");
-  if (lp && strlen(lp) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-    return cell_error(err, 0, FIELD ".listenerPath: \"%s\" is longer than %zu bytes", lp,
-                      sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-  if (lm && !lp)
-    return cell_error(err, 0, FIELD ".listenerMetadata: must not be set without "
-                      "listenerPath");
-  if (lp && !(s->listener_path = strdup(lp)))
-    return cell_error(err, ENOMEM, FIELD ".listenerPath");
-  if (lm && !(s->listener_metadata = strdup(lm)))
-    return cell_error(err, ENOMEM, FIELD ".listenerMetadata");
+  if (parse_listener(sc, s, err) < 0) return -1;
 
   scmp_filter_ctx ctx = seccomp_init(def);
   if (!ctx)
@@ -464,6 +469,30 @@ int cell_seccomp_build(const cJSON *seccomp, struct cell_seccomp **out,
   }
   *out = s;
   return 0;
+}
+
+struct cell_seccomp *cell_seccomp_from_bpf(const cJSON *seccomp, const struct sock_filter *prog, size_t len,
+                                           unsigned int flags, int uses_notify, struct cell_err *err) {
+  struct cell_seccomp *s = calloc(1, sizeof *s);
+  if (!s || !(s->prog = malloc(len * sizeof *prog))) {
+    free(s);
+    cell_error(err, ENOMEM, FIELD ": BPF program");
+    return NULL;
+  }
+  memcpy(s->prog, prog, len * sizeof *prog);
+  s->prog_len = len;
+  s->flags = flags;
+  s->uses_notify = uses_notify;
+  if (parse_listener(seccomp, s, err) < 0) {
+    cell_seccomp_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+const struct sock_filter *cell_seccomp_bpf(const struct cell_seccomp *s, unsigned int *flags) {
+  *flags = s->flags;
+  return s->prog;
 }
 
 int cell_seccomp_uses_notify(const struct cell_seccomp *s) {

@@ -200,6 +200,60 @@ status_field() {
   [ "$output" = made ]
 }
 
+# ct_run_logged LOG ARGS... - ct_run with --debug logging to LOG
+ct_run_logged() {
+  local log=$1; shift
+  set_args "$@"
+  : >"$log"
+  run runtime --debug --log "$log" run --bundle "$BUNDLE" "$ID" </dev/null
+}
+
+@test "seccomp: a compiled filter is kept in ROOT/.seccomp and reused; a damaged or foreign entry is not trusted" {
+  cell_only
+  local log=$BATS_TEST_TMPDIR/debug.log e
+  update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+      "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 28}]}'
+  # first run: compiled and stored (0600 in a 0700 directory)
+  ct_run_logged "$log" sh -c 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+  [[ $output == *"No space left on device"* ]]
+  ! grep -q "compiled filter .* reused" "$log"
+  e=$(ls "$ROOT"/.seccomp/*.bpf)
+  [ "$(echo "$e" | wc -l)" -eq 1 ]
+  [ "$(stat -c %a "$ROOT/.seccomp")" = 700 ] && [ "$(stat -c %a "$e")" = 600 ]
+  # second run: reused, still enforced
+  ct_run_logged "$log" sh -c 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+  [[ $output == *"No space left on device"* ]]
+  grep -q "compiled filter .* reused" "$log"
+  # exec reuses it too
+  set_args sleep 100
+  create_ct "$ID"
+  : >"$log"
+  run runtime --debug --log "$log" exec "$ID" sh -c 'mkdir /dev/shm/y 2>&1; echo rc=$?'
+  [[ $output == *"No space left on device"* ]]
+  grep -q "compiled filter .* reused" "$log"
+  runtime delete --force "$ID"
+  # a damaged entry (cut short) is not used: compiled again, enforced, rewritten
+  truncate -s 40 "$e"
+  ct_run_logged "$log" sh -c 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+  [[ $output == *"No space left on device"* ]]
+  ! grep -q "compiled filter .* reused" "$log"
+  [ "$(stat -c %s "$e")" -gt 40 ]
+  # an entry others may write is not trusted
+  chmod 0666 "$e"
+  ct_run_logged "$log" sh -c 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+  [[ $output == *"No space left on device"* ]]
+  ! grep -q "compiled filter .* reused" "$log"
+  # another profile gets its own entry: the first one's filter never applies
+  chmod 0600 "$e"
+  update_config '.linux.seccomp.syscalls[0].errnoRet = 13'
+  ct_run_logged "$log" sh -c 'mkdir /dev/shm/x 2>&1; echo rc=$?'
+  [[ $output == *"Permission denied"* ]]
+  [ "$(ls "$ROOT"/.seccomp/*.bpf | wc -l)" -eq 2 ]
+  # the cache never shows up as a container
+  run runtime list --quiet
+  [ -z "$output" ]
+}
+
 @test "seccomp: errnoRet EACCES for getcwd; an unknown action is rejected" {
   update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}'

@@ -58,8 +58,15 @@ $(VERSIONED_OBJS): $(BUILD)/version.h
 $(VERSIONED_OBJS): CFLAGS += -include $(BUILD)/version.h
 FORCE:
 
+# cell copies itself into a sealed memfd on every create, run and exec
+# (runtime/selfexe.c): its debug info goes to cell.debug (gdb finds it by
+# the debuglink), which makes the copy 0.28 MB instead of 1 MB (130 us
+# instead of 590 us).  The sanitizer build keeps it inline for its reports.
+STRIP_DEBUG ?= 1
 $(BUILD)/cell: $(CELL_CMD_OBJS) $(BUILD)/libcell.a $(BUILD)/libcellbase.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
+	@if [ "$(STRIP_DEBUG)" = 1 ]; then \
+	  objcopy --only-keep-debug $@ $@.debug && objcopy --strip-debug --add-gnu-debuglink=$@.debug $@; fi
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcell.a $(BUILD)/libcellbase.a tests/unit/unit.h tests/unit/unit_child.h
 	@mkdir -p $(dir $@)
@@ -92,11 +99,11 @@ quick: all unit
 
 check: deps
 	$(MAKE) all unit
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(SAN_CFLAGS)" all unit
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(SAN_CFLAGS)" STRIP_DEBUG=0 all unit
 	tests/run-suites.sh full
 
 asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(SAN_CFLAGS)" all unit
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(SAN_CFLAGS)" STRIP_DEBUG=0 all unit
 
 demo: deps all
 	tests/demo.sh

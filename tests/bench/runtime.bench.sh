@@ -175,9 +175,11 @@ cleanup() {
     done
     rmdir "$mnt$own/cell-bench" "$mnt/cell-bench" 2>/dev/null || true  # if no other run uses it
   done < <(v1_own)
-  if [ -d "$out/state" ] && [ -n "$(find "$out/state" -mindepth 2 -print -quit 2>/dev/null)" ]; then
+  # (a container's state is a directory named by its id; cell's compiled
+  # seccomp filters in ROOT/.seccomp are a cache, not a container)
+  if [ -d "$out/state" ] && [ -n "$(find "$out/state" -mindepth 2 -maxdepth 2 ! -name '.seccomp' -print -quit 2>/dev/null)" ]; then
     echo "runtime.bench: left over runtime state under $out/state:" \
-      "$(find "$out/state" -mindepth 2 -maxdepth 2 | tr '\n' ' ')" >&2
+      "$(find "$out/state" -mindepth 2 -maxdepth 2 ! -name '.seccomp' | tr '\n' ' ')" >&2
     left=1
   fi
   rm -rf "$out/state"

@@ -92,7 +92,15 @@ static void hooks_warn(int dirfd, const struct cell_state *st, const char *which
   cJSON_Delete(cfg);
 }
 
+static long us_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)((t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000);
+}
+
 static int release_fifo(int dirfd, const struct cell_state *st, struct cell_err *err) {
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   int fd = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return cell_error(err, errno, "open exec.fifo of %s", st->id);
   for (;;) {
@@ -113,6 +121,7 @@ static int release_fifo(int dirfd, const struct cell_state *st, struct cell_err 
   }
   close(fd);
   unlinkat(dirfd, "exec.fifo", 0);
+  cell_debug("start: exec.fifo of %s released in %ld us", st->id, us_since(&t0));
   return 0;
 }
 

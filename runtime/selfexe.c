@@ -7,8 +7,10 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "runtime/container.h"
 
 extern char **environ;
@@ -33,6 +35,8 @@ int cell_protect_self_exe(char **argv, struct cell_err *err) {
     close(self);
     return cell_error(err, e, "stat /proc/self/exe");
   }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   int mfd = memfd_create("cell", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (mfd < 0) {
     int e = errno;
@@ -63,6 +67,9 @@ int cell_protect_self_exe(char **argv, struct cell_err *err) {
     close(mfd);
     return cell_error(err, e, "seal the runtime copy");
   }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  cell_debug("self-exe: %lld bytes copied into a sealed memfd in %ld us, re-executing from it", (long long)sb.st_size,
+             (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
   fexecve(mfd, argv, environ);
   int e = errno;
   close(mfd);

@@ -62,9 +62,13 @@ FORCE:
 # (runtime/selfexe.c): its debug info goes to cell.debug (gdb finds it by
 # the debuglink), which makes the copy 0.28 MB instead of 1 MB (130 us
 # instead of 590 us).  The sanitizer build keeps it inline for its reports.
+# libseccomp is linked in statically (Debian's libseccomp-dev ships the .a):
+# the dynamic loader then maps one library fewer on each of the 4 execs of a
+# run cycle (0.97 -> 0.82 ms of CPU per `cell --version` here).
 STRIP_DEBUG ?= 1
+CELL_BIN_LIBS := $(call pkg_libs,libcjson,-lcjson) -Wl,-Bstatic -lseccomp -Wl,-Bdynamic $(call pkg_libs,libcap,-lcap)
 $(BUILD)/cell: $(CELL_CMD_OBJS) $(BUILD)/libcell.a $(BUILD)/libcellbase.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_CELL)
+	$(CC) $(CFLAGS) -o $@ $^ $(CELL_BIN_LIBS)
 	@if [ "$(STRIP_DEBUG)" = 1 ]; then \
 	  objcopy --only-keep-debug $@ $@.debug && objcopy --strip-debug --add-gnu-debuglink=$@.debug $@; fi
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -795,6 +796,18 @@ int cell_cg_self_prepare(const struct cell_cgroup *cg, struct cell_cg_self *s, s
     s->tasks_fd[s->ntasks++] = fd;
   }
   return 0;
+}
+
+pid_t cell_cg_clone_into(int v2_dirfd, unsigned long flags) {
+  struct clone_args_v2 {
+    unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+  } ca;
+  memset(&ca, 0, sizeof ca);
+  ca.flags = (unsigned long long)flags | 0x200000000ULL /* CLONE_INTO_CGROUP */;
+  ca.exit_signal = SIGCHLD;
+  ca.cgroup = (unsigned long long)v2_dirfd;
+  return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 
 int cell_cg_self_enter(const struct cell_cg_self *s, struct cell_err *err) {

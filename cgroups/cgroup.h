@@ -84,6 +84,13 @@ int cell_cg_self_prepare(const struct cell_cgroup *cg, struct cell_cg_self *s, s
 /* In the new process (async-signal-safe): write "0" to every tasks file. */
 int cell_cg_self_enter(const struct cell_cg_self *s, struct cell_err *err);
 void cell_cg_self_close(struct cell_cg_self *s);
+/* clone3(CLONE_INTO_CGROUP) into the cgroup2 directory V2_DIRFD with the
+ * clone FLAGS (namespaces; SIGCHLD on exit): returns like fork(), in the
+ * child with 0.  Born in its cgroup, the child costs no migration (no
+ * cgroup_threadgroup_rwsem either).  -1 with errno: ENOSYS, E2BIG or EINVAL
+ * on kernels without it; EBUSY for a cgroup2 directory with controllers
+ * enabled for its children (no internal processes). */
+pid_t cell_cg_clone_into(int v2_dirfd, unsigned long flags);
 
 /* A new O_DIRECTORY|O_CLOEXEC fd (caller closes) of the cgroup2 dir for
  * clone3(CLONE_INTO_CGROUP); -1 unless the layout is unified. */

@@ -689,15 +689,7 @@ static int create_spawn(struct create_ctx *c, struct cell_err *err) {
   }
   pid_t pid = -1;
   if (self_place && self.v2_dirfd >= 0) {
-    struct clone_args_v2 {
-      unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-          set_tid_size, cgroup;
-    } ca;
-    memset(&ca, 0, sizeof ca);
-    ca.flags = (unsigned long long)flags | 0x200000000ULL /* CLONE_INTO_CGROUP */;
-    ca.exit_signal = SIGCHLD;
-    ca.cgroup = (unsigned long long)self.v2_dirfd;
-    pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    pid = cell_cg_clone_into(self.v2_dirfd, flags);
     if (pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
       cell_error(err, errno, "linux.namespaces: clone3 the container init into its cgroup");
       cell_cg_self_close(&self);

@@ -403,10 +403,23 @@ static int exec_spawn(struct exec_ctx *x, struct cell_err *err) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (x->cg) {
     struct cell_err e2;
-    x->self_place = cell_cg_self_prepare(x->cg, &x->self, &e2) == 0 && x->self.v2_dirfd < 0;
+    x->self_place = cell_cg_self_prepare(x->cg, &x->self, &e2) == 0;
     if (!x->self_place) cell_cg_self_close(&x->self);
   }
-  x->c1 = fork();
+  /* Born in the cgroup2 directory, moving itself into the v1 ones: writing
+   * its pid to cgroup.procs from here cost 10 ms per exec (the RCU grace
+   * period of cgroup_threadgroup_rwsem).  A cgroup2 directory that refuses
+   * processes (EBUSY: controllers enabled below it, systemd inside) or an
+   * old kernel: fork, and the runtime places it beside the init. */
+  x->c1 = -1;
+  if (x->self_place && x->self.v2_dirfd >= 0) {
+    x->c1 = cell_cg_clone_into(x->self.v2_dirfd, 0);
+    if (x->c1 < 0) {
+      x->self_place = false;
+      cell_cg_self_close(&x->self);
+    }
+  }
+  if (x->c1 < 0) x->c1 = fork();
   if (x->c1 < 0) return cell_error(err, errno, "fork");
   if (x->c1 == 0) exec_child(x);
   close(x->pidfd);

@@ -257,7 +257,7 @@ struct exec_ctx {
   int joinflags;
   struct cell_cg_self self;
   bool self_place;
-  pid_t c1, child; /* the forking child, the process in the container */
+  pid_t c1, child; /* the process in the container (the same pid once spawned) */
   int master;
   enum cell_affinity aff; /* NARROW: the child takes cpus (affinity.h) */
   cpu_set_t cpus;
@@ -330,8 +330,9 @@ static int exec_prepare(struct exec_ctx *x, struct cell_err *err) {
   return 0;
 }
 
-/* In the forked child: join the container's namespaces, fork the process
- * (reporting its pid), chroot, the console, and exec. */
+/* In the child, born in the container's pid namespace (the runtime joined
+ * it for its children): join the other namespaces, chroot, the console,
+ * and exec. */
 static void exec_child(struct exec_ctx *x) {
   const struct cell_exec_opts *o = x->o;
   int sock = x->socks[1];
@@ -348,20 +349,12 @@ static void exec_child(struct exec_ctx *x) {
     cell_error(&e, errno, "cpu affinity: sched_setaffinity");
     cell_sync_fail(sock, e.msg);
   }
-  if (x->joinflags && setns(x->pidfd, x->joinflags) < 0) {
+  int rest = x->joinflags & ~CLONE_NEWPID;
+  if (rest && setns(x->pidfd, rest) < 0) {
     cell_error(&e, errno, "join the namespaces of container init %d", (int)x->st.pid);
     cell_sync_fail(sock, e.msg);
   }
   close(x->pidfd);
-  pid_t c2 = fork();
-  if (c2 < 0) {
-    cell_error(&e, errno, "fork into the container");
-    cell_sync_fail(sock, e.msg);
-  }
-  if (c2 > 0) {
-    cell_sync_send_int(sock, CELL_SYNC_PID, (int32_t)c2);
-    _exit(0);
-  }
   if (x->rootdir >= 0 && (fchdir(x->rootdir) < 0 || chroot(".") < 0)) {
     cell_error(&e, errno, "chroot into the container root");
     cell_sync_fail(sock, e.msg);
@@ -411,6 +404,16 @@ static int exec_spawn(struct exec_ctx *x, struct cell_err *err) {
    * period of cgroup_threadgroup_rwsem).  A cgroup2 directory that refuses
    * processes (EBUSY: controllers enabled below it, systemd inside) or an
    * old kernel: fork, and the runtime places it beside the init. */
+  /* The process is born in the container's pid namespace: the runtime
+   * joins it for its children only (its own pid stays the host's) and goes
+   * back right after, one fork fewer than a child that forks again. */
+  cleanup_close int own_pidns = -1;
+  if (x->joinflags & CLONE_NEWPID) {
+    own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own_pidns < 0) return cell_error(err, errno, "open /proc/self/ns/pid");
+    if (setns(x->pidfd, CLONE_NEWPID) < 0)
+      return cell_error(err, errno, "join the pid namespace of container init %d", (int)x->st.pid);
+  }
   x->c1 = -1;
   if (x->self_place && x->self.v2_dirfd >= 0) {
     x->c1 = cell_cg_clone_into(x->self.v2_dirfd, 0);
@@ -420,8 +423,18 @@ static int exec_spawn(struct exec_ctx *x, struct cell_err *err) {
     }
   }
   if (x->c1 < 0) x->c1 = fork();
-  if (x->c1 < 0) return cell_error(err, errno, "fork");
+  int fork_errno = errno;
   if (x->c1 == 0) exec_child(x);
+  if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
+    cell_error(err, errno, "return to the runtime's own pid namespace");
+    if (x->c1 > 0) {
+      kill(x->c1, SIGKILL);
+      waitpid(x->c1, NULL, 0);
+    }
+    return -1;
+  }
+  if (x->c1 < 0) return cell_error(err, fork_errno, "fork into the container");
+  x->child = x->c1;
   close(x->pidfd);
   x->pidfd = -1;
   close(x->socks[1]);
@@ -444,7 +457,6 @@ static int exec_spawn(struct exec_ctx *x, struct cell_err *err) {
 /* Phase: serve the child until execve closes the channel. */
 static int exec_await(struct exec_ctx *x, struct cell_err *err) {
   struct cell_sync_msg m;
-  int32_t v;
   for (;;) {
     int n = cell_sync_recv(x->socks[0], &m);
     if (n == 0) break; /* execve closed the socket: success */
@@ -453,12 +465,7 @@ static int exec_await(struct exec_ctx *x, struct cell_err *err) {
       cell_error(err, 0, "%s", m.payload);
       if (m.fd >= 0) close(m.fd);
       if (x->child > 0) waitpid(x->child, NULL, 0);
-      waitpid(x->c1, NULL, WNOHANG);
       return -1;
-    } else if (m.type == CELL_SYNC_PID) {
-      if (cell_sync_msg_int(&m, &v) < 0) return cell_error(err, 0, "exec: %s", m.error);
-      x->child = (pid_t)v;
-      waitpid(x->c1, NULL, 0);
     } else if (m.type == CELL_SYNC_CONSOLE && m.fd >= 0) {
       if (x->o->console_socket) {
         int r = cell_console_send(x->o->console_socket, m.fd, m.payload, err);

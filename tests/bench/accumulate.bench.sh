@@ -12,7 +12,8 @@
 # Environment: CELL, BENCH_ACCUM_RUNTIMES (default "cell crun runc"),
 #   BENCH_ACCUM_LEVELS ("0 100 1000"), BENCH_ACCUM_ROUNDS (20),
 #   BENCH_ACCUM_OPS_ROUNDS (10, list/state), BENCH_ACCUM_JOBS (2: parallel
-#   creators per runtime while growing), BENCH_OUT, BENCH_TIMEOUT, BENCH_SEED.
+#   creators per runtime while growing), BENCH_ACCUM_SETTLE (3: seconds after
+#   sync before each level is measured), BENCH_OUT, BENCH_TIMEOUT, BENCH_SEED.
 # Files in OUT: accum-summary.tsv (level, then startbench's columns),
 #   accum-ops-summary.tsv, accum-L<level>-samples.tsv, accum-table.txt.
 # Every container is killed (by the pid in its pid file) and deleted with
@@ -81,6 +82,12 @@ if [ "${1:-}" = --inner ]; then
       have=$level
       echo "# grew to $level live containers per runtime in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
     fi
+    # settle, at every level alike: growing wrote every runtime's state
+    # dirs (on disk where --root is not a tmpfs) and made 1000s of
+    # namespaces; measured right away, create paid that writeback and
+    # cleanup (cell create 14 -> 20 ms wall at 1000 with the same CPU time)
+    sync
+    sleep "${BENCH_ACCUM_SETTLE:-3}"
     # every runtime really has $level containers running
     for r in "$@"; do
       n=0 alive=0

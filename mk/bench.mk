@@ -11,7 +11,7 @@
 #                              the two prerequisites above to it.
 #   tests/suites/bench-smoke.sh   (make check) each piece once at tiny counts.
 
-BENCH_DEB_PKGS = crun runc gnuplot-nox busybox-static jq util-linux
+BENCH_DEB_PKGS = crun runc gnuplot-nox busybox-static jq util-linux strace
 
 .PHONY: bench-deps
 

@@ -69,7 +69,7 @@ cycles=${BENCH_PROFILE_CYCLES:-20}
 runtimes=${BENCH_RUNTIMES:-cell crun runc}
 export CELL=${CELL:-$top/build/cell}
 make -s -C "$top" bench-deps >&2
-command -v strace >/dev/null || { apt-get install -y -qq strace >/dev/null; }
+command -v strace >/dev/null || { echo "profile.bench: strace missing (make bench-deps)" >&2; exit 1; }
 dir=$out/profile
 rm -rf "$dir"
 mkdir -p "$dir/state"

@@ -383,4 +383,17 @@ if [[ $ag == cell-bench/a* ]] && [ -z "$left$procs" ] && [ "$(cat "$out/accum-le
 else
   notok "accumulate: every container killed and deleted" "cg=$ag left:$left procs:$procs" "$(cat "$tmp/acc.err")"
 fi
+# ---- profile.bench.sh: phases, self-copy, fifo, per-step counts -------------
+BENCH_PROFILE_CYCLES=2 BENCH_OUT=$out CELL=$CELL bash tests/bench/profile.bench.sh >"$tmp/prof.out" 2>"$tmp/prof.err"
+rc=$?
+phases=$(awk -F'\t' 'NR > 1 && $2 ~ /^[0-9]+$/ && $3 == 2' "$out/profile-phases.tsv" 2>/dev/null | wc -l)
+steps=$(awk -F'\t' 'NR > 1 && $3 ~ /^[0-9]+$/ && $3 > 0 && $5 > 0 && $6 > 0' "$out/profile-steps.tsv" 2>/dev/null | wc -l)
+# every create phase, the self-copy and the fifo timed twice; every step of
+# cell, crun and runc counted; the state of every runtime gone
+if [ "$rc" = 0 ] && [ "$phases" -ge 12 ] && [ "$steps" = 9 ] && grep -q 'self-copy: [0-9]* bytes' "$out/profile-table.txt" &&
+   [ ! -e "$out/profile/state" ]; then
+  ok "profile.bench.sh: $phases phases timed over 2 cycles, execs/clones/syscalls/state calls of 9 steps counted, no state left"
+else
+  notok "profile.bench.sh: phases and per-step counts" "rc=$rc phases=$phases steps=$steps" "$(tail -20 "$tmp/prof.err" "$out/profile-table.txt" 2>/dev/null)"
+fi
 echo "1..$n"

@@ -59,5 +59,6 @@ setup_file() {
   # nothing left: no container cgroup, no runtime state
   [ -z "$(find /sys/fs/cgroup/cell-bench -mindepth 2 -type d 2>/dev/null)" ]
   [ -z "$(find /sys/fs/cgroup -maxdepth 1 -name 'vm-*' 2>/dev/null)" ]
-  [ -z "$(find "$out/state" -mindepth 2 -maxdepth 2 2>/dev/null)" ]
+  # (cell's compiled seccomp filters in ROOT/.seccomp are a cache, not state)
+  [ -z "$(find "$out/state" -mindepth 2 -maxdepth 2 ! -name .seccomp 2>/dev/null)" ]
 }

@@ -12,6 +12,9 @@
 #       one (b, c): "<CGPARENT>/<setup>".
 # Needs: jq, crun (crun spec), $CELL (cell spec), $BENCH_TOP (repo top).
 
+# shellcheck source=../lib/engine-binds.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/engine-binds.sh"
+
 BENCH_OCI_VERSION=${BENCH_OCI_VERSION:-1.0.2}  # crun 1.8.1 refuses 1.2.0
 BENCH_SETUPS_ALL="a-spec b-relcg c-podman c-containerd"
 
@@ -40,7 +43,7 @@ bench_rootfs() { # OUT
 #   bind sources below @ENGINE_DIR@ -> files/dirs made in the bundle's host/;
 #   hooks removed (none in the podman/containerd fixtures).
 _bench_adapt() {
-  local name=$1 cfg=$2 cg=$3 b=$bench_out/bundles/$1 root i src dst base subst='{}'
+  local name=$1 cfg=$2 cg=$3 b=$bench_out/bundles/$1 root
   mkdir -p "$b/host"
   cp -a "$bench_src/." "$b/rootfs"
   root=$(jq -r .root.path "$cfg")
@@ -52,29 +55,7 @@ _bench_adapt() {
       | .root.path = $root
       | if $cg == "" then del(.linux.cgroupsPath) else .linux.cgroupsPath = $cg end
       | del(.hooks)' "$cfg" >"$b/config.json" || return 1
-  while IFS=$'\t' read -r i src dst; do
-    case $src in
-      @ENGINE_DIR@/*) ;;
-      *) [ -e "$src" ] && continue
-         echo "bundles: $name: bind source $src (for $dst) does not exist here" >&2
-         return 1 ;;
-    esac
-    base=$i-$(basename "$src")
-    if [ "$(basename "$src")" = shm ]; then
-      mkdir -p "$b/host/$base"
-    else
-      case $dst in
-        /etc/hostname) jq -r '.hostname // "cell"' "$b/config.json" >"$b/host/$base" ;;
-        /etc/hosts) printf '127.0.0.1\tlocalhost\n' >"$b/host/$base" ;;
-        *) : >"$b/host/$base" ;;
-      esac
-    fi
-    subst=$(jq -c --arg i "$i" --arg s "$b/host/$base" '. + {($i): $s}' <<<"$subst")
-  done < <(jq -r '.mounts | to_entries[]
-      | select(.value.type == "bind" or ((.value.options // []) | index("bind") or index("rbind")))
-      | "\(.key)\t\(.value.source)\t\(.value.destination)"' "$b/config.json")
-  jq --argjson m "$subst" '.mounts |= [to_entries[] | .value.source = ($m[.key | tostring] // .value.source) | .value]' \
-    "$b/config.json" >"$b/config.tmp" && mv "$b/config.tmp" "$b/config.json" || return 1
+  engine_binds "$b" "bundles: $name" || return 1
   if grep -qE '@[A-Z_]+@' "$b/config.json"; then
     echo "bundles: $name: placeholders left in config.json: $(grep -oE '@[A-Z_]+@' "$b/config.json" | sort -u | tr '\n' ' ')" >&2
     return 1

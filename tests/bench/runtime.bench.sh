@@ -108,6 +108,8 @@ runtimes=${BENCH_RUNTIMES:-cell crun runc}
 export BENCH_TOP=$top CELL=$cell
 # shellcheck source=bundles.sh
 . "$top/tests/bench/bundles.sh"
+# shellcheck source=benchlib.sh
+. "$top/tests/bench/benchlib.sh"
 setups=${BENCH_SETUPS:-$BENCH_SETUPS_ALL}
 
 make -s -C "$top" bench-deps build/bench/startbench >&2
@@ -138,19 +140,6 @@ unified_before=no
 mountpoint -q /sys/fs/cgroup/unified && unified_before=yes
 
 # Our own path in each v1 hierarchy: "<mountpoint> <own path>" lines.
-v1_own() {
-  local mnt opts ctrls path c want ok
-  while read -r mnt opts; do
-    while IFS=: read -r _ ctrls path; do
-      [ -n "$ctrls" ] || continue
-      ok=1
-      IFS=, read -ra want <<<"$ctrls"
-      for c in "${want[@]}"; do [[ ",$opts," == *",$c,"* ]] || { ok=0; break; }; done
-      if [ "$ok" = 1 ]; then echo "$mnt ${path%/}"; break; fi
-    done </proc/self/cgroup
-  done < <(awk '$3 == "cgroup" { print $2, $4 }' /proc/self/mounts)
-}
-
 cleanup() {
   local d mnt own left=0
   # What the runtimes must have removed: the relative cgroupsPaths below
@@ -174,7 +163,7 @@ cleanup() {
       find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
     rmdir "$mnt$own/cell-bench" "$mnt/cell-bench" 2>/dev/null || true  # if no other run uses it
-  done < <(v1_own)
+  done < <(bench_v1_own)
   # (a container's state is a directory named by its id; cell's compiled
   # seccomp filters in ROOT/.seccomp are a cache, not a container)
   if [ -d "$out/state" ] && [ -n "$(find "$out/state" -mindepth 2 -maxdepth 2 ! -name '.seccomp' -print -quit 2>/dev/null)" ]; then

@@ -28,6 +28,7 @@
 
 bats_require_minimum_version 1.5.0
 load lib
+. "$BATS_TEST_DIRNAME/../lib/engine-binds.sh"
 
 REF=${ENG_REF_CONFIGS:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/tests/fixtures/engine-configs}
 
@@ -90,33 +91,7 @@ make_bundle() {
         .hooks.prestart = [.hooks.prestart[] | {path: "/bin/sh", args: ["sh", "-c", $hook]}]
       else . end' "$cfg" >"$b/config.json"
   # bind sources that only existed in the engine's private dir
-  local subst='{}'
-  while IFS=$'\t' read -r i src dst; do
-    case $src in
-    @ENGINE_DIR@/*) ;;
-    *)
-      [ -e "$src" ] && continue
-      # a host path the engine's package provides (podman's catatonit)
-      echo "make_bundle: bind source $src (for $dst) does not exist on this host" >&2
-      return 1
-      ;;
-    esac
-    base=$i-$(basename "$src")
-    if [ "$(basename "$src")" = shm ]; then
-      mkdir -p "$b/host/$base"
-    else
-      case "$dst" in
-      /etc/hostname) jq -r '.hostname // "cell"' "$b/config.json" >"$b/host/$base" ;;
-      /etc/hosts) printf '127.0.0.1\tlocalhost\n' >"$b/host/$base" ;;
-      *) : >"$b/host/$base" ;;
-      esac
-    fi
-    subst=$(jq -c --arg i "$i" --arg s "$b/host/$base" '. + {($i): $s}' <<<"$subst")
-  done < <(jq -r '.mounts | to_entries[]
-      | select(.value.type == "bind" or ((.value.options // []) | index("bind") or index("rbind")))
-      | "\(.key)\t\(.value.source)\t\(.value.destination)"' "$b/config.json")
-  jq --argjson m "$subst" '.mounts |= [to_entries[] | .value.source = ($m[.key | tostring] // .value.source) | .value]' \
-    "$b/config.json" >"$b/config.tmp" && mv "$b/config.tmp" "$b/config.json"
+  engine_binds "$b" make_bundle || return 1
   if grep -oE '@[A-Z_]+@' "$b/config.json" >&2; then
     echo "make_bundle: placeholders left in $b/config.json" >&2
     return 1

@@ -133,20 +133,27 @@ static void copy_trunc(char *dst, size_t len, const char *src) {
 
 static int pidfd_open_(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+/* Poll pidfd (closed here) until its process exits: 0, or -1 with errno
+ * ETIMEDOUT after timeout_ms. */
+static int pidfd_wait(int pfd, int timeout_ms) {
+  struct pollfd p = {.fd = pfd, .events = POLLIN};
+  int r;
+  do r = poll(&p, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  close(pfd);
+  if (r == 0) {
+    errno = ETIMEDOUT;
+    return -1;
+  }
+  return 0;
+}
+
 /* Wait up to timeout_ms for pid (a child of ours) to exit and reap it.
  * Returns 0 and sets *status, or -1 with errno (ETIMEDOUT on timeout). */
 static int wait_child(pid_t pid, int timeout_ms, int *status) {
   int pfd = pidfd_open_(pid);
   if (pfd >= 0) {
-    struct pollfd p = {.fd = pfd, .events = POLLIN};
-    int r;
-    do r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    close(pfd);
-    if (r == 0) {
-      errno = ETIMEDOUT;
-      return -1;
-    }
+    if (pidfd_wait(pfd, timeout_ms) < 0) return -1;
   } else if (errno != ESRCH) {
     return -1;
   }
@@ -266,15 +273,7 @@ static void cycle_floor(struct runtime *rt, struct sample *s) {
 static int wait_gone(pid_t pid, int timeout_ms) {
   int pfd = pidfd_open_(pid);
   if (pfd < 0) return errno == ESRCH ? 0 : -1;
-  struct pollfd p = {.fd = pfd, .events = POLLIN};
-  int r;
-  do r = poll(&p, 1, timeout_ms);
-  while (r < 0 && errno == EINTR);
-  close(pfd);
-  if (r == 0) {
-    errno = ETIMEDOUT;
-    return -1;
-  }
+  if (pidfd_wait(pfd, timeout_ms) < 0) return -1;
   waitpid(pid, NULL, WNOHANG);
   return 0;
 }

@@ -33,6 +33,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "lib/version.h" /* fallbacks where the build does not force-include build/version.h */
 #include "runtime/cell_seccomp.h"
 #include "runtime/seccomp_cache.h"
 

@@ -154,8 +154,8 @@ leftovers() {
   done
   [ "$n" = 0 ] || { echo "accumulate: $n container inits were still alive (killed)" >&2; left=1; }
   for r in $runtimes; do
-    if [ -n "$(ls -A "$dir/state/$r" 2>/dev/null)" ]; then
-      echo "accumulate: $r: state left in $dir/state/$r: $(ls -A "$dir/state/$r" | head -5 | tr '\n' ' ')..." >&2
+    if [ -n "$(bench_state_left "$dir/state/$r")" ]; then
+      echo "accumulate: $r: state left in $dir/state/$r: $(bench_state_left "$dir/state/$r" | head -5 | tr '\n' ' ')..." >&2
       left=1
     fi
   done
@@ -164,7 +164,7 @@ leftovers() {
     echo "accumulate: left behind: $(head -c 600 <<<"$found")" >&2
     left=1
   fi
-  while read -r mnt own; do rmdir "$mnt$own/$cg_rel" "$mnt$own/cell-bench" 2>/dev/null || true; done < <(bench_v1_own)
+  bench_rmdir_parents "$cg_rel"
   echo "$left" >"$OUT/accum-leftovers"
 }
 trap leftovers EXIT

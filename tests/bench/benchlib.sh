@@ -1,4 +1,4 @@
-# benchlib.sh - sourced by exec.bench.sh and accumulate.bench.sh: what they
+# benchlib.sh - sourced by exec, accumulate and profile.bench.sh: what they
 # share with runtime.bench.sh's way of running on a hybrid host.
 #
 #   bench_in_ns CMD...     run CMD in a private mount ns + new cgroup ns where
@@ -62,4 +62,17 @@ bench_kill_below() { # CGREL DEPTH
     done
   done < <(bench_v1_own)
   return 0
+}
+
+# bench_state_left ROOT: the container state dirs left in a runtime's --root
+# (cell's compiled seccomp filters in ROOT/.seccomp are a cache, not state)
+bench_state_left() {
+  find "$1" -mindepth 1 -maxdepth 1 ! -name .seccomp -printf '%f\n' 2>/dev/null
+}
+
+# bench_rmdir_parents CGREL: remove CGREL and cell-bench below our own cgroup
+# in every v1 hierarchy, where empty (another run may still use cell-bench)
+bench_rmdir_parents() {
+  local mnt own
+  while read -r mnt own; do rmdir "$mnt$own/$1" "$mnt$own/cell-bench" 2>/dev/null || true; done < <(bench_v1_own)
 }

@@ -105,8 +105,8 @@ leftovers() {
       kill -9 "$p" 2>/dev/null
       left=1
     fi
-    if [ -n "$(ls -A "$dir/state/$r" 2>/dev/null)" ]; then
-      echo "exec.bench: $r: state left in $dir/state/$r: $(ls -A "$dir/state/$r" | tr '\n' ' ')" >&2
+    if [ -n "$(bench_state_left "$dir/state/$r")" ]; then
+      echo "exec.bench: $r: state left in $dir/state/$r: $(bench_state_left "$dir/state/$r" | tr '\n' ' ')" >&2
       left=1
     fi
   done
@@ -115,7 +115,7 @@ leftovers() {
     echo "exec.bench: left behind: $found" >&2
     left=1
   fi
-  while read -r mnt own; do rmdir "$mnt$own/$cg_rel" "$mnt$own/cell-bench" 2>/dev/null || true; done < <(bench_v1_own)
+  bench_rmdir_parents "$cg_rel"
   echo "$left" >"$OUT/exec-leftovers"
 }
 trap leftovers EXIT

@@ -127,7 +127,7 @@ done
     END { for (r in e) printf "  %-6s cycle  %6d %7d %9d %16d\n", r, e[r], c[r], s[r], d[r] }' "$out/profile-steps.tsv" | sort
 } >"$out/profile-table.txt"
 cat "$out/profile-table.txt"
-left=$(find "$dir/state" -mindepth 2 -maxdepth 2 ! -name '.seccomp' 2>/dev/null | head -n 5)
+left=$(for r in $runtimes; do bench_state_left "$dir/state/$r"; done | head -n 5)
 if [ -n "$left" ]; then
   echo "profile.bench: left over state: $left" >&2
   exit 1
